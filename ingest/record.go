@@ -1,0 +1,322 @@
+// Package ingest reads Claude Code transcripts: it parses lines into typed
+// records and imports files into a store.Driver.
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Record types the parser understands; any other type is kept as Other.
+const (
+	TypeUser      = "user"
+	TypeAssistant = "assistant"
+	TypeSystem    = "system"
+	TypeSummary   = "summary"
+	TypeProgress  = "progress"
+)
+
+// SyntheticModel marks a message Claude Code made up itself; it is never billed.
+const SyntheticModel = "<synthetic>"
+
+// Record is one parsed transcript line.
+type Record struct {
+	Type       string
+	UUID       string
+	ParentUUID string
+	SessionID  string
+	Timestamp  time.Time
+	CWD        string
+	GitBranch  string
+	Version    string
+	Slug       string
+	AgentID    string
+
+	IsSidechain      bool
+	IsMeta           bool
+	IsCompactSummary bool
+	IsAPIError       bool
+
+	// Subtype is the system record's subtype, or the progress record's data.type.
+	Subtype string
+
+	// Role, Model, MessageID and Text come from the API message of user and
+	// assistant records.
+	Role      string
+	Model     string
+	MessageID string
+	RequestID string
+	Text      string
+	Usage     *Usage
+
+	// Summary and LeafUUID are set on summary records.
+	Summary  string
+	LeafUUID string
+
+	// Nested is the subagent's transcript line that an agent_progress record
+	// carries, parsed like a line of its own.
+	Nested *Record
+
+	// Raw is the whole line; kept for record types without a typed form.
+	Raw json.RawMessage
+}
+
+// Usage is the token usage an assistant line reports.
+type Usage struct {
+	Input        int64
+	Output       int64
+	CacheWrite5m int64
+	CacheWrite1h int64
+	CacheRead    int64
+	// Speed is "fast" for the fast mode of a model, else empty.
+	Speed string
+}
+
+// CacheWrite is the total of cache writes, whatever their lifetime.
+func (u Usage) CacheWrite() int64 { return u.CacheWrite5m + u.CacheWrite1h }
+
+// Total is the sum of every kind of token.
+func (u Usage) Total() int64 { return u.Input + u.Output + u.CacheWrite() + u.CacheRead }
+
+// Billable reports whether the record's usage counts towards tokens and cost.
+func (r *Record) Billable() bool {
+	return r.Type == TypeAssistant && r.Usage != nil && r.Model != SyntheticModel
+}
+
+// ErrNotObject is returned for lines that are valid JSON but not an object.
+var ErrNotObject = errors.New("line is not a JSON object")
+
+// ErrNoType is returned for objects without a "type" field.
+var ErrNoType = errors.New("record has no type")
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// line mirrors the JSON of a transcript line; only the fields we use.
+type line struct {
+	Type             string          `json:"type"`
+	UUID             string          `json:"uuid"`
+	ParentUUID       *string         `json:"parentUuid"`
+	SessionID        string          `json:"sessionId"`
+	Timestamp        string          `json:"timestamp"`
+	CWD              string          `json:"cwd"`
+	GitBranch        string          `json:"gitBranch"`
+	Version          string          `json:"version"`
+	Slug             string          `json:"slug"`
+	AgentID          string          `json:"agentId"`
+	IsSidechain      bool            `json:"isSidechain"`
+	IsMeta           bool            `json:"isMeta"`
+	IsCompactSummary bool            `json:"isCompactSummary"`
+	IsAPIError       bool            `json:"isApiErrorMessage"`
+	Subtype          string          `json:"subtype"`
+	Content          json.RawMessage `json:"content"`
+	RequestID        string          `json:"requestId"`
+	Message          *apiMessage     `json:"message"`
+	Summary          string          `json:"summary"`
+	LeafUUID         string          `json:"leafUuid"`
+	Data             *progressData   `json:"data"`
+}
+
+type apiMessage struct {
+	ID      string          `json:"id"`
+	Role    string          `json:"role"`
+	Model   string          `json:"model"`
+	Content json.RawMessage `json:"content"`
+	Usage   *apiUsage       `json:"usage"`
+}
+
+type apiUsage struct {
+	InputTokens              int64 `json:"input_tokens"`
+	OutputTokens             int64 `json:"output_tokens"`
+	CacheCreationInputTokens int64 `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int64 `json:"cache_read_input_tokens"`
+	CacheCreation            *struct {
+		Ephemeral5m int64 `json:"ephemeral_5m_input_tokens"`
+		Ephemeral1h int64 `json:"ephemeral_1h_input_tokens"`
+	} `json:"cache_creation"`
+	Speed string `json:"speed"`
+}
+
+type progressData struct {
+	Type    string          `json:"type"`
+	AgentID string          `json:"agentId"`
+	Message json.RawMessage `json:"message"`
+}
+
+type contentBlock struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// Parse turns one transcript line into a Record. It is a pure function of its
+// input: blank lines and lines that are not JSON objects with a type are errors,
+// which callers count and skip.
+func Parse(b []byte) (*Record, error) {
+	b = bytes.TrimSpace(bytes.TrimPrefix(b, utf8BOM))
+	if len(b) == 0 {
+		return nil, errors.New("blank line")
+	}
+	if b[0] != '{' {
+		if json.Valid(b) {
+			return nil, ErrNotObject
+		}
+		return nil, errors.New("invalid JSON")
+	}
+	var l line
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	if l.Type == "" {
+		return nil, ErrNoType
+	}
+	r, err := fromLine(&l)
+	if err != nil {
+		return nil, err
+	}
+	r.Raw = json.RawMessage(b)
+	return r, nil
+}
+
+func fromLine(l *line) (*Record, error) {
+	r := &Record{
+		Type:             l.Type,
+		UUID:             l.UUID,
+		SessionID:        l.SessionID,
+		CWD:              l.CWD,
+		GitBranch:        l.GitBranch,
+		Version:          l.Version,
+		Slug:             l.Slug,
+		AgentID:          l.AgentID,
+		IsSidechain:      l.IsSidechain,
+		IsMeta:           l.IsMeta,
+		IsCompactSummary: l.IsCompactSummary,
+		IsAPIError:       l.IsAPIError,
+		Subtype:          l.Subtype,
+		RequestID:        l.RequestID,
+		Summary:          l.Summary,
+		LeafUUID:         l.LeafUUID,
+	}
+	if l.ParentUUID != nil {
+		r.ParentUUID = *l.ParentUUID
+	}
+	if l.Timestamp != "" {
+		ts, err := time.Parse(time.RFC3339Nano, l.Timestamp)
+		if err != nil {
+			return nil, fmt.Errorf("timestamp %q: %w", l.Timestamp, err)
+		}
+		r.Timestamp = ts.UTC()
+	}
+	switch l.Type {
+	case TypeUser, TypeAssistant:
+		if m := l.Message; m != nil {
+			r.Role = m.Role
+			r.Model = m.Model
+			r.MessageID = m.ID
+			r.Text = contentText(m.Content)
+			if m.Usage != nil && l.Type == TypeAssistant {
+				r.Usage = m.Usage.normalize()
+			}
+		}
+		if r.Role == "" {
+			r.Role = l.Type
+		}
+	case TypeSystem:
+		r.Text = contentText(l.Content)
+	case TypeProgress:
+		if l.Data != nil {
+			r.Subtype = l.Data.Type
+			if l.Data.Type == "agent_progress" && len(l.Data.Message) > 0 {
+				r.Nested = nestedRecord(l, l.Data)
+			}
+		}
+	}
+	return r, nil
+}
+
+// nestedRecord parses the subagent line inside an agent_progress record. It
+// inherits what the inner line lacks (session, time, place) from the carrier,
+// because its replies belong to the session of the record that carries them.
+func nestedRecord(outer *line, d *progressData) *Record {
+	var in line
+	if err := json.Unmarshal(d.Message, &in); err != nil || in.Type == "" {
+		return nil
+	}
+	in.SessionID = outer.SessionID
+	if in.Timestamp == "" {
+		in.Timestamp = outer.Timestamp
+	}
+	if in.CWD == "" {
+		in.CWD = outer.CWD
+	}
+	if in.GitBranch == "" {
+		in.GitBranch = outer.GitBranch
+	}
+	if in.Version == "" {
+		in.Version = outer.Version
+	}
+	if in.AgentID == "" {
+		in.AgentID = d.AgentID
+	}
+	in.IsSidechain = true
+	r, err := fromLine(&in)
+	if err != nil {
+		return nil
+	}
+	return r
+}
+
+func (u *apiUsage) normalize() *Usage {
+	out := &Usage{
+		Input:     u.InputTokens,
+		Output:    u.OutputTokens,
+		CacheRead: u.CacheReadInputTokens,
+		Speed:     u.Speed,
+	}
+	total := u.CacheCreationInputTokens
+	if cc := u.CacheCreation; cc != nil && cc.Ephemeral5m+cc.Ephemeral1h > 0 {
+		out.CacheWrite1h = cc.Ephemeral1h
+		out.CacheWrite5m = cc.Ephemeral5m
+		// Whatever the split leaves out of the total is priced as 5-minute writes.
+		if rest := total - cc.Ephemeral5m - cc.Ephemeral1h; rest > 0 {
+			out.CacheWrite5m += rest
+		}
+	} else {
+		out.CacheWrite5m = total
+	}
+	return out
+}
+
+// contentText joins the text of a message's content: a plain string, or the
+// text blocks of a list of blocks.
+func contentText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	case '[':
+		var blocks []contentBlock
+		if json.Unmarshal(raw, &blocks) != nil {
+			return ""
+		}
+		var sb strings.Builder
+		for _, b := range blocks {
+			if b.Type != "text" || b.Text == "" {
+				continue
+			}
+			if sb.Len() > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(b.Text)
+		}
+		return sb.String()
+	}
+	return ""
+}

@@ -1,0 +1,4 @@
+DROP TABLE usage;
+DROP TABLE messages;
+DROP TABLE sessions;
+DROP TABLE ingest_files;

@@ -1,0 +1,25 @@
+// Package store declares the Driver interface, the only door to stored data,
+// and the domain types it speaks in. store/sqlite and store/postgres implement it.
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// Driver is a database holding imported transcripts.
+type Driver interface {
+	// FileState returns what has been imported from the transcript at path;
+	// ok is false when the file was never seen.
+	FileState(ctx context.Context, path string) (state FileState, ok bool, err error)
+	// Apply writes one batch of imported rows together with the file's new
+	// state, in one transaction: either all of it lands or none does.
+	Apply(ctx context.Context, b *Batch) error
+	// UsageBuckets returns token usage summed per quarter hour, session and model.
+	UsageBuckets(ctx context.Context, f UsageFilter) ([]UsageBucket, error)
+	// Close releases the database.
+	Close() error
+}
+
+// ErrNotFound is returned when a requested row does not exist.
+var ErrNotFound = errors.New("not found")

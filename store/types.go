@@ -1,0 +1,130 @@
+package store
+
+import "time"
+
+// FileState is how far a transcript file has been imported.
+type FileState struct {
+	Path string
+	// Size is the file's size when it was last read.
+	Size int64
+	// Offset is the byte offset after the last line consumed.
+	Offset int64
+	// Lines is the number of lines consumed, so numbering continues on append.
+	Lines int64
+	// Broken counts the lines that could not be parsed.
+	Broken int64
+	ModTime time.Time
+}
+
+// Batch is a set of rows imported from one file, written atomically with the
+// file's new state.
+type Batch struct {
+	File     FileState
+	Sessions []Session
+	Messages []Message
+	Usage    []Usage
+}
+
+// Session is one Claude Code session. Counts and token totals are derived from
+// its messages and usage rows by the driver.
+type Session struct {
+	ID        string
+	Project   string // the working directory
+	GitBranch string
+	Version   string // Claude Code's version
+	FirstAt   time.Time
+	LastAt    time.Time
+
+	Messages     int64
+	Input        int64
+	Output       int64
+	CacheWrite5m int64
+	CacheWrite1h int64
+	CacheRead    int64
+	Cost         float64
+}
+
+// Message is one user, assistant or system record of a transcript.
+type Message struct {
+	UUID       string
+	SessionID  string
+	Seq        int64 // line number in the file it was first read from
+	ParentUUID string
+	Type       string
+	Role       string
+	Timestamp  time.Time
+	Text       string
+	Model      string
+	AgentID    string
+
+	IsSidechain      bool
+	IsMeta           bool
+	IsCompactSummary bool
+	IsAPIError       bool
+}
+
+// Usage is the billed usage of one API reply.
+type Usage struct {
+	// Key identifies the reply: message id and request id, or, for a line
+	// lacking either, the line's own identity.
+	Key       string
+	MessageID string
+	RequestID string
+	SessionID string
+	Model     string
+	Timestamp time.Time
+	Tokens
+	// Cost in USD; meaningless when Priced is false.
+	Cost   float64
+	Priced bool
+}
+
+// Tokens counts the tokens of one reply or of a sum of replies.
+type Tokens struct {
+	Input        int64
+	Output       int64
+	CacheWrite5m int64
+	CacheWrite1h int64
+	CacheRead    int64
+}
+
+// CacheWrite is the total of cache writes.
+func (t Tokens) CacheWrite() int64 { return t.CacheWrite5m + t.CacheWrite1h }
+
+// Total is the sum of every kind of token.
+func (t Tokens) Total() int64 { return t.Input + t.Output + t.CacheWrite() + t.CacheRead }
+
+// Add adds o to t.
+func (t *Tokens) Add(o Tokens) {
+	t.Input += o.Input
+	t.Output += o.Output
+	t.CacheWrite5m += o.CacheWrite5m
+	t.CacheWrite1h += o.CacheWrite1h
+	t.CacheRead += o.CacheRead
+}
+
+// UsageFilter selects usage rows. Zero values select everything.
+type UsageFilter struct {
+	Since time.Time // inclusive
+	Until time.Time // exclusive
+	// Project matches a session's working directory exactly or by its last
+	// path elements ("app" matches "/src/app").
+	Project string
+}
+
+// UsageBucket is usage summed over one quarter hour, session and model.
+type UsageBucket struct {
+	Start     time.Time // start of the quarter hour, UTC
+	SessionID string
+	Project   string
+	Model     string
+	Tokens
+	Cost     float64 // sum over priced replies
+	Unpriced int64   // replies whose model has no price
+	Replies  int64
+	LastAt   time.Time
+}
+
+// BucketSize is the width of a UsageBucket: every real time zone's day starts
+// on a quarter hour of UTC.
+const BucketSize = 15 * time.Minute
