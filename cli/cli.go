@@ -3,9 +3,28 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/claude-insights/insights/config"
+	"github.com/claude-insights/insights/ingest"
+	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/store/sqlite"
+)
+
+// Global flag names, valid with every subcommand.
+const (
+	flagConfig    = "config"
+	flagMode      = "mode"
+	flagDB        = "db"
+	flagClaudeDir = "claude-dir"
+	flagLogLevel  = "log-level"
 )
 
 // New returns the insights application.
@@ -14,7 +33,19 @@ func New(version string) *cli.App {
 		Name:    "insights",
 		Usage:   "search, replay and measure Claude Code sessions",
 		Version: version,
+		Description: "Without a command, insights runs as a daemon: it imports every transcript under the\n" +
+			"Claude directory into the database and keeps running until interrupted.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: flagConfig, Usage: "config `FILE` (default: " + config.DefaultPath() + ")", EnvVars: []string{"INSIGHTS_CONFIG"}},
+			&cli.StringFlag{Name: flagMode, Usage: "`solo` (SQLite, local UI) or team (PostgreSQL, upload API)", EnvVars: []string{"INSIGHTS_MODE"}},
+			&cli.StringFlag{Name: flagDB, Usage: "database: SQLite file `PATH` or PostgreSQL DSN", EnvVars: []string{"INSIGHTS_DB"}},
+			&cli.StringFlag{Name: flagClaudeDir, Usage: "Claude Code `DIR` to read (default: $CLAUDE_CONFIG_DIR or ~/.claude)", EnvVars: []string{"INSIGHTS_CLAUDE_DIR", "CLAUDE_CONFIG_DIR"}},
+			&cli.StringFlag{Name: flagLogLevel, Usage: "`LEVEL` of logs on stderr: debug, info, warn, error", EnvVars: []string{"INSIGHTS_LOG_LEVEL"}},
+		},
+		Action: runDaemon,
 		Commands: []*cli.Command{
+			importCommand(),
+			usageCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -25,4 +56,89 @@ func New(version string) *cli.App {
 			},
 		},
 	}
+}
+
+// loadConfig reads the config file and applies environment and flags over it.
+func loadConfig(c *cli.Context) (config.Config, error) {
+	path, named := config.DefaultPath(), false
+	if c.IsSet(flagConfig) {
+		path, named = c.String(flagConfig), true
+	}
+	cfg, err := config.Load(path, named)
+	if err != nil {
+		return cfg, err
+	}
+	for name, dst := range map[string]*string{
+		flagMode:      &cfg.Mode,
+		flagDB:        &cfg.DB,
+		flagClaudeDir: &cfg.ClaudeDir,
+		flagLogLevel:  &cfg.LogLevel,
+	} {
+		if c.IsSet(name) {
+			*dst = c.String(name)
+		}
+	}
+	return cfg, cfg.Validate()
+}
+
+// env is what every command runs with.
+type env struct {
+	cfg config.Config
+	log *slog.Logger
+	db  store.Driver
+}
+
+// setup loads the config and opens the database.
+func setup(c *cli.Context) (*env, error) {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
+	if cfg.IsPostgres() {
+		return nil, fmt.Errorf("database %s: this build has no PostgreSQL driver yet", cfg.DB)
+	}
+	db, err := sqlite.Open(c.Context, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	return &env{cfg: cfg, log: log, db: db}, nil
+}
+
+func (e *env) importer() *ingest.Importer {
+	return &ingest.Importer{Store: e.db, Prices: e.cfg.Prices(), Log: e.log}
+}
+
+// runDaemon imports everything once, then waits for a signal.
+func runDaemon(c *cli.Context) error {
+	if c.Args().Present() {
+		return fmt.Errorf("unknown command %q (see insights --help)", c.Args().First())
+	}
+	e, err := setup(c)
+	if err != nil {
+		return err
+	}
+	defer e.db.Close()
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e.log.Info("importing", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB)
+	st, err := e.importer().ImportTree(ctx, e.cfg.ClaudeDir)
+	if err != nil && ctx.Err() == nil {
+		return err
+	}
+	if st != nil {
+		e.log.Info("imported", "files", st.Files, "read", st.FilesRead, "lines", st.Lines, "broken", st.Broken)
+	}
+	<-ctx.Done()
+	e.log.Info("stopping")
+	return nil
+}
+
+// contextOf is the command's context, cancelled on interrupt.
+func contextOf(c *cli.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 }

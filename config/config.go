@@ -1,0 +1,127 @@
+// Package config loads the one TOML file of an install: defaults for every
+// key, then the file, then environment and flags (applied by the caller).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/claude-insights/insights/pricing"
+)
+
+// Modes of operation.
+const (
+	ModeSolo = "solo"
+	ModeTeam = "team"
+)
+
+// Config is the whole configuration of an install.
+type Config struct {
+	// Mode is "solo" (SQLite, local UI) or "team" (PostgreSQL, upload API).
+	Mode string `toml:"mode"`
+	// DB is an SQLite file path or a PostgreSQL DSN (postgres://...).
+	DB string `toml:"db"`
+	// ClaudeDir is the Claude Code directory to read transcripts from.
+	ClaudeDir string `toml:"claude_dir"`
+	// Timezone groups reports by day in this IANA zone; empty is local time.
+	Timezone string `toml:"timezone"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `toml:"log_level"`
+	// Pricing overrides the embedded price table, by model id.
+	Pricing map[string]pricing.Price `toml:"pricing"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Mode:      ModeSolo,
+		DB:        filepath.Join(dataHome(), "insights", "insights.db"),
+		ClaudeDir: DefaultClaudeDir(),
+		LogLevel:  "info",
+	}
+}
+
+// DefaultPath is where the config file is looked for when none is named:
+// $XDG_CONFIG_HOME/insights/config.toml, else ~/.config/insights/config.toml.
+func DefaultPath() string {
+	return filepath.Join(xdg("XDG_CONFIG_HOME", ".config"), "insights", "config.toml")
+}
+
+// DefaultClaudeDir is $CLAUDE_CONFIG_DIR, else ~/.claude.
+func DefaultClaudeDir() string {
+	if d := os.Getenv("CLAUDE_CONFIG_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(home(), ".claude")
+}
+
+func dataHome() string { return xdg("XDG_DATA_HOME", filepath.Join(".local", "share")) }
+
+func xdg(env, fallback string) string {
+	if d := os.Getenv(env); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(home(), fallback)
+}
+
+func home() string {
+	if h, err := os.UserHomeDir(); err == nil {
+		return h
+	}
+	return "."
+}
+
+// Load reads the file at path over the defaults. A missing file is an error
+// only when required (the user named it); unknown keys are always an error.
+func Load(path string, required bool) (Config, error) {
+	c := Default()
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !required {
+			return c, nil
+		}
+		return c, fmt.Errorf("read config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return c, fmt.Errorf("read config %s: unknown keys: %s", path, strings.Join(keys, ", "))
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the values that have a fixed set of choices.
+func (c Config) Validate() error {
+	if c.Mode != ModeSolo && c.Mode != ModeTeam {
+		return fmt.Errorf("mode %q: want %q or %q", c.Mode, ModeSolo, ModeTeam)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.DB == "" {
+		return errors.New("db is empty")
+	}
+	return nil
+}
+
+// IsPostgres reports whether DB names a PostgreSQL database rather than a file.
+func (c Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DB, "postgres://") || strings.HasPrefix(c.DB, "postgresql://")
+}
+
+// Prices is the embedded price table with the config's overrides.
+func (c Config) Prices() *pricing.Table {
+	return pricing.Default().WithOverrides(c.Pricing)
+}

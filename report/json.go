@@ -1,0 +1,111 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// jsonRow is a report row in the shape of ccusage 20's JSON, with ccusage
+// 18's name for the period beside it, so scripts written for either work.
+type jsonRow struct {
+	Period              string          `json:"period"`
+	Date                string          `json:"date,omitempty"`
+	Week                string          `json:"week,omitempty"`
+	Month               string          `json:"month,omitempty"`
+	SessionID           string          `json:"sessionId,omitempty"`
+	ProjectPath         string          `json:"projectPath,omitempty"`
+	LastActivity        string          `json:"lastActivity,omitempty"`
+	Agent               string          `json:"agent"`
+	InputTokens         int64           `json:"inputTokens"`
+	OutputTokens        int64           `json:"outputTokens"`
+	CacheCreationTokens int64           `json:"cacheCreationTokens"`
+	CacheReadTokens     int64           `json:"cacheReadTokens"`
+	TotalTokens         int64           `json:"totalTokens"`
+	TotalCost           float64         `json:"totalCost"`
+	ModelsUsed          []string        `json:"modelsUsed"`
+	ModelBreakdowns     []jsonBreakdown `json:"modelBreakdowns"`
+	Metadata            map[string]any  `json:"metadata,omitempty"`
+}
+
+type jsonBreakdown struct {
+	ModelName           string  `json:"modelName"`
+	InputTokens         int64   `json:"inputTokens"`
+	OutputTokens        int64   `json:"outputTokens"`
+	CacheCreationTokens int64   `json:"cacheCreationTokens"`
+	CacheReadTokens     int64   `json:"cacheReadTokens"`
+	Cost                float64 `json:"cost"`
+	Unpriced            bool    `json:"unpriced,omitempty"`
+}
+
+type jsonTotals struct {
+	InputTokens         int64    `json:"inputTokens"`
+	OutputTokens        int64    `json:"outputTokens"`
+	CacheCreationTokens int64    `json:"cacheCreationTokens"`
+	CacheReadTokens     int64    `json:"cacheReadTokens"`
+	TotalTokens         int64    `json:"totalTokens"`
+	TotalCost           float64  `json:"totalCost"`
+	UnpricedModels      []string `json:"unpricedModels,omitempty"`
+}
+
+// WriteJSON writes the report as JSON: {"<period>": [rows], "totals": {...}}.
+func (r *Report) WriteJSON(w io.Writer, loc *time.Location) error {
+	rows := make([]jsonRow, 0, len(r.Rows))
+	for _, row := range r.Rows {
+		jr := jsonRow{
+			Period:              row.Key,
+			Agent:               "all",
+			InputTokens:         row.Input,
+			OutputTokens:        row.Output,
+			CacheCreationTokens: row.CacheWrite(),
+			CacheReadTokens:     row.CacheRead,
+			TotalTokens:         row.Total(),
+			TotalCost:           row.Cost,
+			ModelsUsed:          row.ModelNames(),
+			ModelBreakdowns:     make([]jsonBreakdown, 0, len(row.Models)),
+			Metadata:            map[string]any{"agents": []string{"claude"}},
+		}
+		switch r.Period {
+		case Daily:
+			jr.Date = row.Key
+		case Weekly:
+			jr.Week = row.Key
+		case Monthly:
+			jr.Month = row.Key
+		case Session:
+			jr.Agent = "claude"
+			jr.SessionID = row.Key
+			jr.ProjectPath = row.Project
+			jr.LastActivity = row.LastAt.In(loc).Format("2006-01-02")
+			jr.Metadata = map[string]any{"lastActivity": row.LastAt.UTC().Format("2006-01-02T15:04:05.000Z")}
+		}
+		for _, m := range row.Models {
+			jr.ModelBreakdowns = append(jr.ModelBreakdowns, jsonBreakdown{
+				ModelName:           m.Model,
+				InputTokens:         m.Input,
+				OutputTokens:        m.Output,
+				CacheCreationTokens: m.CacheWrite(),
+				CacheReadTokens:     m.CacheRead,
+				Cost:                m.Cost,
+				Unpriced:            !m.Priced,
+			})
+		}
+		rows = append(rows, jr)
+	}
+	t := r.Totals
+	out := map[string]any{
+		string(r.Period): rows,
+		"totals": jsonTotals{
+			InputTokens:         t.Input,
+			OutputTokens:        t.Output,
+			CacheCreationTokens: t.CacheWrite(),
+			CacheReadTokens:     t.CacheRead,
+			TotalTokens:         t.Total(),
+			TotalCost:           t.Cost,
+			UnpricedModels:      r.Unpriced,
+		},
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,205 @@
+// Package report builds token and cost reports from stored usage: per day,
+// week, month or session, in a time zone, with a per-model breakdown.
+package report
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// Period is how usage rows are grouped.
+type Period string
+
+// The periods a usage report can group by.
+const (
+	Daily   Period = "daily"
+	Weekly  Period = "weekly"
+	Monthly Period = "monthly"
+	Session Period = "session"
+)
+
+// ParsePeriod checks a period name.
+func ParsePeriod(s string) (Period, error) {
+	switch p := Period(s); p {
+	case Daily, Weekly, Monthly, Session:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown report %q: want daily, weekly, monthly or session", s)
+}
+
+// Options select and group the usage of a report.
+type Options struct {
+	Period Period
+	// Since and Until are calendar days in Location, both inclusive; zero
+	// means unbounded.
+	Since, Until time.Time
+	Location     *time.Location
+	Project      string
+}
+
+// ParseDate reads YYYY-MM-DD or YYYYMMDD as a day in loc.
+func ParseDate(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02", "20060102"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date %q: want YYYY-MM-DD or YYYYMMDD", s)
+}
+
+// ModelUsage is the usage of one model within a row.
+type ModelUsage struct {
+	Model string
+	store.Tokens
+	Cost   float64
+	Priced bool // false when any reply of the model had no price
+}
+
+// Row is the usage of one period or session.
+type Row struct {
+	Key string // the period ("2026-02-10", "2026-02-09" for the week starting that Monday, "2026-02") or session id
+	// Project and LastAt are set on session rows.
+	Project string
+	LastAt  time.Time
+	store.Tokens
+	Cost   float64
+	Models []ModelUsage // by cost, highest first
+}
+
+// Report is a usage report.
+type Report struct {
+	Period Period
+	Rows   []Row
+	Totals Row
+	// Unpriced lists the models that had no price; their cost is not included.
+	Unpriced []string
+}
+
+// Usage reads usage buckets from db and groups them into a report.
+func Usage(ctx context.Context, db store.Driver, opt Options) (*Report, error) {
+	if opt.Location == nil {
+		opt.Location = time.Local
+	}
+	f := store.UsageFilter{Project: opt.Project}
+	if !opt.Since.IsZero() {
+		f.Since = dayStart(opt.Since, opt.Location)
+	}
+	if !opt.Until.IsZero() {
+		f.Until = dayStart(opt.Until, opt.Location).AddDate(0, 0, 1)
+	}
+	buckets, err := db.UsageBuckets(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return Build(buckets, opt), nil
+}
+
+func dayStart(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// Build groups buckets into the rows of a report.
+func Build(buckets []store.UsageBucket, opt Options) *Report {
+	loc := opt.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	type acc struct {
+		row    Row
+		models map[string]*ModelUsage
+	}
+	rows := map[string]*acc{}
+	unpriced := map[string]bool{}
+	for _, b := range buckets {
+		key := periodKey(opt.Period, b, loc)
+		a, ok := rows[key]
+		if !ok {
+			a = &acc{row: Row{Key: key}, models: map[string]*ModelUsage{}}
+			rows[key] = a
+		}
+		a.row.Tokens.Add(b.Tokens)
+		a.row.Cost += b.Cost
+		if b.LastAt.After(a.row.LastAt) {
+			a.row.LastAt = b.LastAt
+			if b.Project != "" {
+				a.row.Project = b.Project
+			}
+		}
+		m, ok := a.models[b.Model]
+		if !ok {
+			m = &ModelUsage{Model: b.Model, Priced: true}
+			a.models[b.Model] = m
+		}
+		m.Tokens.Add(b.Tokens)
+		m.Cost += b.Cost
+		if b.Unpriced > 0 {
+			m.Priced = false
+			unpriced[b.Model] = true
+		}
+	}
+	r := &Report{Period: opt.Period}
+	for _, a := range rows {
+		for _, m := range a.models {
+			a.row.Models = append(a.row.Models, *m)
+		}
+		sort.Slice(a.row.Models, func(i, j int) bool {
+			mi, mj := a.row.Models[i], a.row.Models[j]
+			if mi.Cost != mj.Cost {
+				return mi.Cost > mj.Cost
+			}
+			return mi.Model < mj.Model
+		})
+		r.Rows = append(r.Rows, a.row)
+		r.Totals.Tokens.Add(a.row.Tokens)
+		r.Totals.Cost += a.row.Cost
+	}
+	sort.Slice(r.Rows, func(i, j int) bool {
+		if opt.Period == Session && !r.Rows[i].LastAt.Equal(r.Rows[j].LastAt) {
+			return r.Rows[i].LastAt.Before(r.Rows[j].LastAt)
+		}
+		return r.Rows[i].Key < r.Rows[j].Key
+	})
+	for m := range unpriced {
+		r.Unpriced = append(r.Unpriced, m)
+	}
+	sort.Strings(r.Unpriced)
+	r.Totals.Key = "Total"
+	return r
+}
+
+func periodKey(p Period, b store.UsageBucket, loc *time.Location) string {
+	t := b.Start.In(loc)
+	switch p {
+	case Session:
+		return b.SessionID
+	case Monthly:
+		return t.Format("2006-01")
+	case Weekly:
+		// Weeks start on Monday.
+		offset := (int(t.Weekday()) + 6) % 7
+		return dayStart(t, loc).AddDate(0, 0, -offset).Format("2006-01-02")
+	default:
+		return t.Format("2006-01-02")
+	}
+}
+
+// ModelNames lists the models of a row, sorted.
+func (r Row) ModelNames() []string {
+	names := make([]string, len(r.Models))
+	for i, m := range r.Models {
+		names[i] = m.Model
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ShortModel shortens a model id for tables: "claude-opus-4-6" becomes "opus-4-6".
+func ShortModel(m string) string {
+	return strings.TrimPrefix(m, "claude-")
+}
