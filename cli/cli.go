@@ -4,7 +4,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -27,6 +29,33 @@ const (
 	flagLogLevel  = "log-level"
 )
 
+// globalFlags are accepted before the command and after it. Only the top
+// level reads the environment, so that a flag anywhere beats a variable.
+func globalFlags(env bool) []cli.Flag {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: flagConfig, Usage: "config `FILE` (default: " + config.DefaultPath() + ")", EnvVars: []string{"INSIGHTS_CONFIG"}},
+		&cli.StringFlag{Name: flagMode, Usage: "`solo` (SQLite, local UI) or team (PostgreSQL, upload API)", EnvVars: []string{"INSIGHTS_MODE"}},
+		&cli.StringFlag{Name: flagDB, Usage: "database: SQLite file `PATH` or PostgreSQL DSN", EnvVars: []string{"INSIGHTS_DB"}},
+		&cli.StringFlag{Name: flagClaudeDir, Usage: "Claude Code `DIR` to read (default: $CLAUDE_CONFIG_DIR or ~/.claude)", EnvVars: []string{"INSIGHTS_CLAUDE_DIR", "CLAUDE_CONFIG_DIR"}},
+		&cli.StringFlag{Name: flagLogLevel, Usage: "`LEVEL` of logs on stderr: debug, info, warn, error", EnvVars: []string{"INSIGHTS_LOG_LEVEL"}},
+	}
+	if !env {
+		for _, f := range flags {
+			f.(*cli.StringFlag).EnvVars = nil
+		}
+	}
+	return flags
+}
+
+// withGlobalFlags gives every command, at any depth, the global flags.
+func withGlobalFlags(cmds []*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		c.Flags = append(c.Flags, globalFlags(false)...)
+		withGlobalFlags(c.Subcommands)
+	}
+	return cmds
+}
+
 // New returns the insights application.
 func New(version string) *cli.App {
 	return &cli.App{
@@ -35,15 +64,9 @@ func New(version string) *cli.App {
 		Version: version,
 		Description: "Without a command, insights runs as a daemon: it imports every transcript under the\n" +
 			"Claude directory into the database and keeps running until interrupted.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: flagConfig, Usage: "config `FILE` (default: " + config.DefaultPath() + ")", EnvVars: []string{"INSIGHTS_CONFIG"}},
-			&cli.StringFlag{Name: flagMode, Usage: "`solo` (SQLite, local UI) or team (PostgreSQL, upload API)", EnvVars: []string{"INSIGHTS_MODE"}},
-			&cli.StringFlag{Name: flagDB, Usage: "database: SQLite file `PATH` or PostgreSQL DSN", EnvVars: []string{"INSIGHTS_DB"}},
-			&cli.StringFlag{Name: flagClaudeDir, Usage: "Claude Code `DIR` to read (default: $CLAUDE_CONFIG_DIR or ~/.claude)", EnvVars: []string{"INSIGHTS_CLAUDE_DIR", "CLAUDE_CONFIG_DIR"}},
-			&cli.StringFlag{Name: flagLogLevel, Usage: "`LEVEL` of logs on stderr: debug, info, warn, error", EnvVars: []string{"INSIGHTS_LOG_LEVEL"}},
-		},
+		Flags:  globalFlags(true),
 		Action: runDaemon,
-		Commands: []*cli.Command{
+		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
 			usageCommand(),
 			{
@@ -54,15 +77,15 @@ func New(version string) *cli.App {
 					return err
 				},
 			},
-		},
+		}),
 	}
 }
 
 // loadConfig reads the config file and applies environment and flags over it.
 func loadConfig(c *cli.Context) (config.Config, error) {
-	path, named := config.DefaultPath(), false
-	if c.IsSet(flagConfig) {
-		path, named = c.String(flagConfig), true
+	path, named := lookup(c, flagConfig)
+	if !named {
+		path = config.DefaultPath()
 	}
 	cfg, err := config.Load(path, named)
 	if err != nil {
@@ -74,11 +97,22 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagClaudeDir: &cfg.ClaudeDir,
 		flagLogLevel:  &cfg.LogLevel,
 	} {
-		if c.IsSet(name) {
-			*dst = c.String(name)
+		if v, ok := lookup(c, name); ok {
+			*dst = v
 		}
 	}
 	return cfg, cfg.Validate()
+}
+
+// lookup finds a global flag set on the command line (innermost command
+// first) or in the environment.
+func lookup(c *cli.Context, name string) (string, bool) {
+	for _, cc := range c.Lineage() {
+		if cc.IsSet(name) {
+			return cc.String(name), true
+		}
+	}
+	return "", false
 }
 
 // env is what every command runs with.
@@ -127,7 +161,10 @@ func runDaemon(c *cli.Context) error {
 	defer stop()
 	e.log.Info("importing", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB)
 	st, err := e.importer().ImportTree(ctx, e.cfg.ClaudeDir)
-	if err != nil && ctx.Err() == nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		e.log.Warn("no Claude directory yet: nothing to import", "claude_dir", e.cfg.ClaudeDir)
+	case err != nil && ctx.Err() == nil:
 		return err
 	}
 	if st != nil {

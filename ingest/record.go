@@ -114,7 +114,7 @@ type line struct {
 	Subtype          string          `json:"subtype"`
 	Content          json.RawMessage `json:"content"`
 	RequestID        string          `json:"requestId"`
-	Message          *apiMessage     `json:"message"`
+	Message          json.RawMessage `json:"message"`
 	Summary          string          `json:"summary"`
 	LeafUUID         string          `json:"leafUuid"`
 	Data             *progressData   `json:"data"`
@@ -211,7 +211,11 @@ func fromLine(l *line) (*Record, error) {
 	}
 	switch l.Type {
 	case TypeUser, TypeAssistant:
-		if m := l.Message; m != nil {
+		m, err := decodeMessage(l.Message)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
 			r.Role = m.Role
 			r.Model = m.Model
 			r.MessageID = m.ID
@@ -266,6 +270,22 @@ func nestedRecord(outer *line, d *progressData) *Record {
 		return nil
 	}
 	return r
+}
+
+// decodeMessage decodes the API message of a user or assistant line; nil when
+// the line has none.
+func decodeMessage(raw json.RawMessage) (*apiMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, errors.New("message is not a JSON object")
+	}
+	var m apiMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	return &m, nil
 }
 
 func (u *apiUsage) normalize() *Usage {

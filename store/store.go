@@ -15,6 +15,9 @@ type Driver interface {
 	// Apply writes one batch of imported rows together with the file's new
 	// state, in one transaction: either all of it lands or none does.
 	Apply(ctx context.Context, b *Batch) error
+	// Session returns one session with its derived counts and totals, or
+	// ErrNotFound.
+	Session(ctx context.Context, id string) (Session, error)
 	// UsageBuckets returns token usage summed per quarter hour, session and model.
 	UsageBuckets(ctx context.Context, f UsageFilter) ([]UsageBucket, error)
 	// Close releases the database.

@@ -12,7 +12,7 @@ type FileState struct {
 	// Lines is the number of lines consumed, so numbering continues on append.
 	Lines int64
 	// Broken counts the lines that could not be parsed.
-	Broken int64
+	Broken  int64
 	ModTime time.Time
 }
 
@@ -35,13 +35,9 @@ type Session struct {
 	FirstAt   time.Time
 	LastAt    time.Time
 
-	Messages     int64
-	Input        int64
-	Output       int64
-	CacheWrite5m int64
-	CacheWrite1h int64
-	CacheRead    int64
-	Cost         float64
+	Messages int64
+	Tokens
+	Cost float64
 }
 
 // Message is one user, assistant or system record of a transcript.

@@ -1,0 +1,267 @@
+// Package storetest is the contract every store.Driver passes, run by each
+// driver's tests against a real database.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// Open returns a new, empty database for one test; the driver's test closes it.
+type Open func(t *testing.T) store.Driver
+
+// Run runs the whole contract against databases made by open.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, db store.Driver)
+	}{
+		{"Empty", testEmpty},
+		{"FileState", testFileState},
+		{"UsageKeepsFullestLine", testUsageKeepsFullestLine},
+		{"UsageDatedByFirstFullestLine", testUsageDatedByFirstFullestLine},
+		{"MessagesDeduplicated", testMessagesDeduplicated},
+		{"SessionMerge", testSessionMerge},
+		{"UsageFilter", testUsageFilter},
+		{"Unpriced", testUnpriced},
+		{"UnicodeAndLargeText", testUnicodeAndLargeText},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, open(t))
+		})
+	}
+}
+
+var day = time.Date(2026, 2, 10, 0, 0, 0, 0, time.UTC)
+
+func at(h, m int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
+
+func apply(t *testing.T, db store.Driver, b *store.Batch) {
+	t.Helper()
+	if b.File.Path == "" {
+		b.File.Path = "/claude/projects/p/s.jsonl"
+	}
+	if err := db.Apply(context.Background(), b); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+}
+
+func buckets(t *testing.T, db store.Driver, f store.UsageFilter) []store.UsageBucket {
+	t.Helper()
+	bs, err := db.UsageBuckets(context.Background(), f)
+	if err != nil {
+		t.Fatalf("UsageBuckets: %v", err)
+	}
+	return bs
+}
+
+func sum(bs []store.UsageBucket) (tok store.Tokens, cost float64, replies int64) {
+	for _, b := range bs {
+		tok.Add(b.Tokens)
+		cost += b.Cost
+		replies += b.Replies
+	}
+	return tok, cost, replies
+}
+
+func session(id string, first, last time.Time) store.Session {
+	return store.Session{ID: id, Project: "/src/app", GitBranch: "main", Version: "2.1.38", FirstAt: first, LastAt: last}
+}
+
+func reply(key, sid string, ts time.Time, out int64) store.Usage {
+	return store.Usage{
+		Key: key, MessageID: "msg_" + key, RequestID: "req_" + key, SessionID: sid, Model: "claude-opus-4-6",
+		Timestamp: ts, Tokens: store.Tokens{Input: 3, Output: out, CacheWrite1h: 100, CacheRead: 1000},
+		Cost: float64(out) / 1000, Priced: true,
+	}
+}
+
+func testEmpty(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	if _, ok, err := db.FileState(ctx, "/nowhere.jsonl"); err != nil || ok {
+		t.Errorf("FileState on empty db = ok %v, err %v", ok, err)
+	}
+	if bs := buckets(t, db, store.UsageFilter{}); len(bs) != 0 {
+		t.Errorf("UsageBuckets on empty db = %d buckets", len(bs))
+	}
+	if _, err := db.Session(ctx, "none"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Session(none) error = %v, want ErrNotFound", err)
+	}
+}
+
+func testFileState(t *testing.T, db store.Driver) {
+	want := store.FileState{Path: "/c/projects/p/a.jsonl", Size: 300, Offset: 250, Lines: 7, Broken: 1,
+		ModTime: time.Date(2026, 2, 10, 1, 2, 3, 4e6, time.UTC)}
+	apply(t, db, &store.Batch{File: want})
+	got, ok, err := db.FileState(context.Background(), want.Path)
+	if err != nil || !ok {
+		t.Fatalf("FileState = ok %v, err %v", ok, err)
+	}
+	if got != want {
+		t.Errorf("FileState = %+v, want %+v", got, want)
+	}
+	want.Offset, want.Size, want.Lines = 300, 300, 8
+	apply(t, db, &store.Batch{File: want})
+	if got, _, _ := db.FileState(context.Background(), want.Path); got != want {
+		t.Errorf("after update FileState = %+v, want %+v", got, want)
+	}
+}
+
+func testUsageKeepsFullestLine(t *testing.T, db store.Driver) {
+	s := session("s1", at(10, 0), at(10, 5))
+	// A streamed reply: partial output first, full output last, then a copy of
+	// the partial line arriving later (from another file) must not win.
+	for _, out := range []int64{1, 5, 120, 1} {
+		apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{reply("a", "s1", at(10, 1), out)}})
+	}
+	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{reply("b", "s1", at(10, 2), 7)}})
+	tok, cost, replies := sum(buckets(t, db, store.UsageFilter{}))
+	if replies != 2 || tok.Output != 127 || tok.Input != 6 || tok.CacheWrite1h != 200 || tok.CacheRead != 2000 {
+		t.Errorf("usage = %+v over %d replies, want output 127, input 6 over 2", tok, replies)
+	}
+	if cost < 0.1269 || cost > 0.1271 {
+		t.Errorf("cost = %v, want 0.127", cost)
+	}
+	got, err := db.Session(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Output != 127 || got.CacheRead != 2000 || got.Cost < 0.1269 || got.Cost > 0.1271 {
+		t.Errorf("session totals = %+v cost %v", got.Tokens, got.Cost)
+	}
+}
+
+func testUsageDatedByFirstFullestLine(t *testing.T, db store.Driver) {
+	s := session("s1", day.Add(-time.Minute), day.Add(time.Minute))
+	late := reply("a", "s1", day.Add(30*time.Second), 50)
+	early := reply("a", "s1", day.Add(-10*time.Second), 50)
+	partial := reply("a", "s1", day.Add(-20*time.Second), 2)
+	// Whatever the order the lines arrive in, the reply is dated by the
+	// earliest line carrying the fullest usage.
+	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{late, partial}})
+	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{early}})
+	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{late}})
+	bs := buckets(t, db, store.UsageFilter{})
+	if len(bs) != 1 || !bs[0].Start.Equal(day.Add(-store.BucketSize)) || bs[0].Output != 50 {
+		t.Fatalf("buckets = %+v, want one of output 50 starting %v", bs, day.Add(-store.BucketSize))
+	}
+}
+
+func testMessagesDeduplicated(t *testing.T, db store.Driver) {
+	s := session("s1", at(9, 0), at(9, 1))
+	msgs := []store.Message{
+		{UUID: "u1", SessionID: "s1", Seq: 1, Type: "user", Role: "user", Timestamp: at(9, 0), Text: "hello"},
+		{UUID: "a1", SessionID: "s1", Seq: 2, ParentUUID: "u1", Type: "assistant", Role: "assistant", Timestamp: at(9, 1), Model: "claude-opus-4-6"},
+	}
+	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Messages: msgs})
+	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/other.jsonl"}, Sessions: []store.Session{s}, Messages: msgs})
+	got, err := db.Session(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Messages != 2 {
+		t.Errorf("messages = %d, want 2", got.Messages)
+	}
+}
+
+func testSessionMerge(t *testing.T, db store.Driver) {
+	apply(t, db, &store.Batch{Sessions: []store.Session{{ID: "s1", Project: "/src/app", GitBranch: "main", Version: "2.0.1", FirstAt: at(10, 0), LastAt: at(11, 0)}}})
+	apply(t, db, &store.Batch{Sessions: []store.Session{{ID: "s1", GitBranch: "feature", Version: "2.1.0", FirstAt: at(9, 0), LastAt: at(12, 0)}}})
+	apply(t, db, &store.Batch{Sessions: []store.Session{{ID: "s1", Project: "/elsewhere", GitBranch: "old", FirstAt: at(9, 30), LastAt: at(9, 45)}}})
+	got, err := db.Session(context.Background(), "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Project != "/src/app" || got.GitBranch != "feature" || got.Version != "2.1.0" {
+		t.Errorf("session = %q %q %q, want the latest non-empty values", got.Project, got.GitBranch, got.Version)
+	}
+	if !got.FirstAt.Equal(at(9, 0)) || !got.LastAt.Equal(at(12, 0)) {
+		t.Errorf("span = %v..%v, want 09:00..12:00", got.FirstAt, got.LastAt)
+	}
+}
+
+func testUsageFilter(t *testing.T, db store.Driver) {
+	apply(t, db, &store.Batch{
+		Sessions: []store.Session{
+			{ID: "s1", Project: "/src/app", FirstAt: at(1, 0), LastAt: at(1, 0)},
+			{ID: "s2", Project: "/src/a_p", FirstAt: at(1, 0), LastAt: at(1, 0)},
+			{ID: "s3", Project: "/src/myapp", FirstAt: at(1, 0), LastAt: at(1, 0)},
+		},
+		Usage: []store.Usage{
+			reply("a", "s1", at(1, 0), 1),
+			reply("b", "s1", at(23, 59), 2),
+			reply("c", "s2", at(5, 0), 4),
+			reply("d", "s3", at(5, 0), 8),
+			reply("e", "s1", at(24, 0), 16),
+		},
+	})
+	for _, tc := range []struct {
+		name string
+		f    store.UsageFilter
+		want int64 // sum of output: one bit per reply
+	}{
+		{"all", store.UsageFilter{}, 31},
+		{"since inclusive", store.UsageFilter{Since: at(23, 59)}, 18},
+		{"until exclusive", store.UsageFilter{Until: at(24, 0)}, 15},
+		{"exact project", store.UsageFilter{Project: "/src/app"}, 19},
+		{"project suffix", store.UsageFilter{Project: "app"}, 19},
+		{"underscore is literal", store.UsageFilter{Project: "a_p"}, 4},
+		{"unknown project", store.UsageFilter{Project: "nope"}, 0},
+	} {
+		tok, _, _ := sum(buckets(t, db, tc.f))
+		if tok.Output != tc.want {
+			t.Errorf("%s: output = %d, want %d", tc.name, tok.Output, tc.want)
+		}
+	}
+	bs := buckets(t, db, store.UsageFilter{Project: "/src/app"})
+	for _, b := range bs {
+		if b.Project != "/src/app" || b.SessionID != "s1" || b.Model != "claude-opus-4-6" {
+			t.Errorf("bucket = %+v", b)
+		}
+		if b.Start.Minute()%15 != 0 || b.LastAt.Before(b.Start) || b.LastAt.Sub(b.Start) >= store.BucketSize {
+			t.Errorf("bucket start %v, last %v", b.Start, b.LastAt)
+		}
+	}
+}
+
+func testUnpriced(t *testing.T, db store.Driver) {
+	u := reply("a", "s1", at(3, 0), 10)
+	u.Model, u.Priced, u.Cost = "claude-mystery-9", false, 0
+	apply(t, db, &store.Batch{Sessions: []store.Session{session("s1", at(3, 0), at(3, 0))},
+		Usage: []store.Usage{u, reply("b", "s1", at(3, 1), 20)}})
+	var unpriced, replies int64
+	for _, b := range buckets(t, db, store.UsageFilter{}) {
+		unpriced += b.Unpriced
+		replies += b.Replies
+		if b.Model == "claude-mystery-9" && (b.Unpriced != 1 || b.Cost != 0) {
+			t.Errorf("unpriced bucket = %+v", b)
+		}
+	}
+	if unpriced != 1 || replies != 2 {
+		t.Errorf("unpriced = %d of %d replies, want 1 of 2", unpriced, replies)
+	}
+}
+
+func testUnicodeAndLargeText(t *testing.T, db store.Driver) {
+	project := "/home/zoë/プロジェクト/🚀"
+	big := strings.Repeat("日本語 text ✓ ", 200_000)
+	apply(t, db, &store.Batch{
+		Sessions: []store.Session{{ID: "s-ü", Project: project, FirstAt: at(1, 0), LastAt: at(1, 0)}},
+		Messages: []store.Message{{UUID: "u1", SessionID: "s-ü", Seq: 1, Type: "user", Role: "user", Timestamp: at(1, 0), Text: big}},
+	})
+	got, err := db.Session(context.Background(), "s-ü")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Project != project || got.Messages != 1 {
+		t.Errorf("session = %+v", got)
+	}
+}
