@@ -14,7 +14,7 @@ import (
 	"github.com/claude-insights/insights/store/sqlite"
 )
 
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "insights.db"))
 	if err != nil {

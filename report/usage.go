@@ -80,23 +80,24 @@ type Report struct {
 	Unpriced []string
 }
 
-// Usage reads usage buckets from db and groups them into a report.
+// Usage reads usage sums from db and groups them into a report.
 func Usage(ctx context.Context, db store.Driver, opt Options) (*Report, error) {
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
-	f := store.UsageFilter{Project: opt.Project}
+	q := store.UsageQuery{Project: opt.Project, BySession: opt.Period == Session}
 	if !opt.Since.IsZero() {
-		f.Since = dayStart(opt.Since, opt.Location)
+		q.Since = dayStart(opt.Since, opt.Location)
 	}
 	if !opt.Until.IsZero() {
-		f.Until = dayStart(opt.Until, opt.Location).AddDate(0, 0, 1)
+		q.Until = dayStart(opt.Until, opt.Location).AddDate(0, 0, 1)
 	}
-	buckets, err := db.UsageBuckets(ctx, f)
+	q.Zone = ZoneShifts(opt.Location, q.Since, q.Until)
+	sums, err := db.UsageSums(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	return Build(buckets, opt), nil
+	return Build(sums, opt.Period), nil
 }
 
 func dayStart(t time.Time, loc *time.Location) time.Time {
@@ -104,46 +105,66 @@ func dayStart(t time.Time, loc *time.Location) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, loc)
 }
 
-// Build groups buckets into the rows of a report.
-func Build(buckets []store.UsageBucket, opt Options) *Report {
-	loc := opt.Location
-	if loc == nil {
-		loc = time.Local
+// historyStart is where zone shifts start when a report has no lower bound:
+// no transcript is older.
+var historyStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ZoneShifts lists the offsets of loc between from and to (zero: from the
+// start of history, to two days from now).
+func ZoneShifts(loc *time.Location, from, to time.Time) []store.ZoneShift {
+	if from.IsZero() {
+		from = historyStart
 	}
+	if to.IsZero() {
+		to = time.Now().Add(48 * time.Hour)
+	}
+	t := from.In(loc)
+	_, off := t.Zone()
+	shifts := []store.ZoneShift{{Offset: time.Duration(off) * time.Second}}
+	for {
+		_, end := t.ZoneBounds()
+		if end.IsZero() || !end.Before(to) {
+			return shifts
+		}
+		t = end.In(loc)
+		_, off = t.Zone()
+		shifts = append(shifts, store.ZoneShift{From: end.UTC(), Offset: time.Duration(off) * time.Second})
+	}
+}
+
+// Build groups usage sums into the rows of a report.
+func Build(sums []store.UsageSum, p Period) *Report {
 	type acc struct {
 		row    Row
 		models map[string]*ModelUsage
 	}
 	rows := map[string]*acc{}
 	unpriced := map[string]bool{}
-	for _, b := range buckets {
-		key := periodKey(opt.Period, b, loc)
+	for _, u := range sums {
+		key := periodKey(p, u)
 		a, ok := rows[key]
 		if !ok {
-			a = &acc{row: Row{Key: key}, models: map[string]*ModelUsage{}}
+			a = &acc{row: Row{Key: key, Project: u.Project}, models: map[string]*ModelUsage{}}
 			rows[key] = a
 		}
-		a.row.Tokens.Add(b.Tokens)
-		a.row.Cost += b.Cost
-		if b.LastAt.After(a.row.LastAt) {
-			a.row.LastAt = b.LastAt
-			if b.Project != "" {
-				a.row.Project = b.Project
-			}
+		a.row.Tokens.Add(u.Tokens)
+		a.row.Cost += u.Cost
+		if u.LastAt.After(a.row.LastAt) {
+			a.row.LastAt = u.LastAt
 		}
-		m, ok := a.models[b.Model]
+		m, ok := a.models[u.Model]
 		if !ok {
-			m = &ModelUsage{Model: b.Model, Priced: true}
-			a.models[b.Model] = m
+			m = &ModelUsage{Model: u.Model, Priced: true}
+			a.models[u.Model] = m
 		}
-		m.Tokens.Add(b.Tokens)
-		m.Cost += b.Cost
-		if b.Unpriced > 0 {
+		m.Tokens.Add(u.Tokens)
+		m.Cost += u.Cost
+		if u.Unpriced > 0 {
 			m.Priced = false
-			unpriced[b.Model] = true
+			unpriced[u.Model] = true
 		}
 	}
-	r := &Report{Period: opt.Period}
+	r := &Report{Period: p}
 	for _, a := range rows {
 		for _, m := range a.models {
 			a.row.Models = append(a.row.Models, *m)
@@ -160,7 +181,7 @@ func Build(buckets []store.UsageBucket, opt Options) *Report {
 		r.Totals.Cost += a.row.Cost
 	}
 	sort.Slice(r.Rows, func(i, j int) bool {
-		if opt.Period == Session && !r.Rows[i].LastAt.Equal(r.Rows[j].LastAt) {
+		if p == Session && !r.Rows[i].LastAt.Equal(r.Rows[j].LastAt) {
 			return r.Rows[i].LastAt.Before(r.Rows[j].LastAt)
 		}
 		return r.Rows[i].Key < r.Rows[j].Key
@@ -173,19 +194,18 @@ func Build(buckets []store.UsageBucket, opt Options) *Report {
 	return r
 }
 
-func periodKey(p Period, b store.UsageBucket, loc *time.Location) string {
-	t := b.Start.In(loc)
+func periodKey(p Period, u store.UsageSum) string {
 	switch p {
 	case Session:
-		return b.SessionID
+		return u.SessionID
 	case Monthly:
-		return t.Format("2006-01")
+		return u.Day.Format("2006-01")
 	case Weekly:
 		// Weeks start on Monday.
-		offset := (int(t.Weekday()) + 6) % 7
-		return dayStart(t, loc).AddDate(0, 0, -offset).Format("2006-01-02")
+		offset := (int(u.Day.Weekday()) + 6) % 7
+		return u.Day.AddDate(0, 0, -offset).Format("2006-01-02")
 	default:
-		return t.Format("2006-01-02")
+		return u.Day.Format("2006-01-02")
 	}
 }
 

@@ -10,12 +10,20 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-func bucket(ts, session, model string, out int64, cost float64) store.UsageBucket {
-	t, err := time.Parse(time.RFC3339, ts)
+func daySum(day, model string, out int64, cost float64) store.UsageSum {
+	d, err := time.Parse("2006-01-02", day)
 	if err != nil {
 		panic(err)
 	}
-	return store.UsageBucket{Start: t, LastAt: t.Add(time.Minute), SessionID: session, Project: "/src/" + session, Model: model,
+	return store.UsageSum{Day: d, LastAt: d.Add(time.Hour), Model: model, Tokens: store.Tokens{Output: out, Input: 1}, Cost: cost, Replies: 1}
+}
+
+func sessionSum(session, last, model string, out int64, cost float64) store.UsageSum {
+	t, err := time.Parse(time.RFC3339, last)
+	if err != nil {
+		panic(err)
+	}
+	return store.UsageSum{SessionID: session, Project: "/src/" + session, LastAt: t, Model: model,
 		Tokens: store.Tokens{Output: out, Input: 1}, Cost: cost, Replies: 1}
 }
 
@@ -27,45 +35,48 @@ func keys(r *Report) string {
 	return strings.Join(ks, " ")
 }
 
-func TestBuildGroupsInTimeZone(t *testing.T) {
-	bs := []store.UsageBucket{
-		bucket("2026-02-10T23:30:00Z", "s1", "claude-opus-4-6", 1, 1),
-		bucket("2026-02-11T00:15:00Z", "s1", "claude-opus-4-6", 2, 2),
+func TestZoneShifts(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		zone, want string
-	}{
-		{"UTC", "2026-02-10 2026-02-11"},
-		{"Asia/Kolkata", "2026-02-11"},        // +05:30
-		{"America/Los_Angeles", "2026-02-10"}, // -08:00
-		{"Pacific/Chatham", "2026-02-11"},     // +13:45
-	} {
-		loc, err := time.LoadLocation(tc.zone)
-		if err != nil {
-			t.Fatal(err)
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, berlin)
+	to := time.Date(2027, 1, 1, 0, 0, 0, 0, berlin)
+	got := ZoneShifts(berlin, from, to)
+	want := []store.ZoneShift{
+		{Offset: time.Hour},
+		{From: time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC), Offset: 2 * time.Hour},
+		{From: time.Date(2026, 10, 25, 1, 0, 0, 0, time.UTC), Offset: time.Hour},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("shifts = %v, want %v", got, want)
+	}
+	for i := range want {
+		if !got[i].From.Equal(want[i].From) || got[i].Offset != want[i].Offset {
+			t.Errorf("shift %d = %v, want %v", i, got[i], want[i])
 		}
-		if got := keys(Build(bs, Options{Period: Daily, Location: loc})); got != tc.want {
-			t.Errorf("%s: days %q, want %q", tc.zone, got, tc.want)
-		}
+	}
+	if got := ZoneShifts(time.UTC, time.Time{}, time.Time{}); len(got) != 1 || got[0].Offset != 0 {
+		t.Errorf("UTC shifts = %v", got)
 	}
 }
 
 func TestBuildPeriods(t *testing.T) {
-	bs := []store.UsageBucket{
-		bucket("2026-02-15T12:00:00Z", "s2", "claude-opus-4-6", 1, 1),    // Sunday
-		bucket("2026-02-16T12:00:00Z", "s1", "claude-haiku-4-5", 2, 0.5), // Monday
-		bucket("2026-03-01T12:00:00Z", "s1", "claude-mystery-9", 4, 0),   // unpriced
+	sums := []store.UsageSum{
+		daySum("2026-02-15", "claude-opus-4-6", 1, 1),    // Sunday
+		daySum("2026-02-16", "claude-haiku-4-5", 2, 0.5), // Monday
+		daySum("2026-03-01", "claude-mystery-9", 4, 0),   // unpriced
 	}
-	bs[2].Unpriced = 1
+	sums[2].Unpriced = 1
 	for _, tc := range []struct {
 		p    Period
 		want string
 	}{
+		{Daily, "2026-02-15 2026-02-16 2026-03-01"},
 		{Weekly, "2026-02-09 2026-02-16 2026-02-23"},
 		{Monthly, "2026-02 2026-03"},
-		{Session, "s2 s1"}, // by last activity
 	} {
-		r := Build(bs, Options{Period: tc.p, Location: time.UTC})
+		r := Build(sums, tc.p)
 		if got := keys(r); got != tc.want {
 			t.Errorf("%s: keys %q, want %q", tc.p, got, tc.want)
 		}
@@ -76,25 +87,41 @@ func TestBuildPeriods(t *testing.T) {
 			t.Errorf("%s: unpriced %v", tc.p, r.Unpriced)
 		}
 	}
-	r := Build(bs, Options{Period: Session, Location: time.UTC})
+}
+
+func TestBuildSessions(t *testing.T) {
+	r := Build([]store.UsageSum{
+		sessionSum("s1", "2026-02-16T12:00:00Z", "claude-haiku-4-5", 2, 0.5),
+		sessionSum("s2", "2026-02-15T12:00:00Z", "claude-opus-4-6", 1, 1),
+		sessionSum("s1", "2026-02-16T13:00:00Z", "claude-opus-4-6", 4, 2),
+	}, Session)
+	if got := keys(r); got != "s2 s1" {
+		t.Errorf("sessions %q, want by last activity", got)
+	}
 	s1 := r.Rows[1]
-	if s1.Project != "/src/s1" || len(s1.Models) != 2 || s1.Models[0].Model != "claude-haiku-4-5" || s1.Models[1].Priced {
+	if s1.Project != "/src/s1" || len(s1.Models) != 2 || s1.Models[0].Model != "claude-opus-4-6" || s1.Output != 6 ||
+		!s1.LastAt.Equal(time.Date(2026, 2, 16, 13, 0, 0, 0, time.UTC)) {
 		t.Errorf("session row = %+v", s1)
 	}
 }
 
 func TestWriteJSONShape(t *testing.T) {
-	bs := []store.UsageBucket{
-		bucket("2026-02-10T10:00:00Z", "s1", "claude-opus-4-6", 5, 1.25),
-		bucket("2026-02-10T11:00:00Z", "s1", "claude-haiku-4-5", 3, 0.25),
+	sums := []store.UsageSum{
+		daySum("2026-02-10", "claude-opus-4-6", 5, 1.25),
+		daySum("2026-02-10", "claude-haiku-4-5", 3, 0.25),
 	}
-	bs[0].CacheWrite5m, bs[0].CacheWrite1h, bs[0].CacheRead = 10, 20, 40
+	sums[0].CacheWrite5m, sums[0].CacheWrite1h, sums[0].CacheRead = 10, 20, 40
 	for _, tc := range []struct {
 		p       Period
 		oldName string
 	}{{Daily, "date"}, {Weekly, "week"}, {Monthly, "month"}, {Session, "sessionId"}} {
+		in := sums
+		if tc.p == Session {
+			in = []store.UsageSum{sums[0], sums[1]}
+			in[0].SessionID, in[1].SessionID = "s1", "s1"
+		}
 		var buf bytes.Buffer
-		if err := Build(bs, Options{Period: tc.p, Location: time.UTC}).WriteJSON(&buf, time.UTC); err != nil {
+		if err := Build(in, tc.p).WriteJSON(&buf, time.UTC); err != nil {
 			t.Fatal(err)
 		}
 		var out map[string]any
@@ -106,7 +133,7 @@ func TestWriteJSONShape(t *testing.T) {
 			t.Fatalf("%s: rows = %v", tc.p, out[string(tc.p)])
 		}
 		row := rows[0].(map[string]any)
-		if row["period"] != row[tc.oldName] || row["period"] == nil {
+		if row["period"] != row[tc.oldName] || row["period"] == nil || row["period"] == "" {
 			t.Errorf("%s: period %v, %s %v", tc.p, row["period"], tc.oldName, row[tc.oldName])
 		}
 		for k, want := range map[string]float64{"inputTokens": 2, "outputTokens": 8, "cacheCreationTokens": 30,
@@ -130,16 +157,16 @@ func TestWriteJSONShape(t *testing.T) {
 
 func TestWriteTable(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Build(nil, Options{Period: Daily}).WriteTable(&buf, false); err != nil {
+	if err := Build(nil, Daily).WriteTable(&buf, false); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), "No usage found") {
 		t.Errorf("empty table = %q", buf.String())
 	}
 	buf.Reset()
-	bs := []store.UsageBucket{bucket("2026-02-10T10:00:00Z", "s1", "claude-mystery-9", 1234567, 0)}
-	bs[0].Unpriced = 1
-	if err := Build(bs, Options{Period: Daily, Location: time.UTC}).WriteTable(&buf, true); err != nil {
+	sums := []store.UsageSum{daySum("2026-02-10", "claude-mystery-9", 1234567, 0)}
+	sums[0].Unpriced = 1
+	if err := Build(sums, Daily).WriteTable(&buf, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"2026-02-10", "1,234,567", "$0.00*", "└ mystery-9", "no price known for claude-mystery-9"} {

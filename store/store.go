@@ -18,8 +18,9 @@ type Driver interface {
 	// Session returns one session with its derived counts and totals, or
 	// ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
-	// UsageBuckets returns token usage summed per quarter hour, session and model.
-	UsageBuckets(ctx context.Context, f UsageFilter) ([]UsageBucket, error)
+	// UsageSums returns token usage summed per model and per local day or
+	// per session.
+	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)
 	// Close releases the database.
 	Close() error
 }

@@ -99,28 +99,44 @@ func (t *Tokens) Add(o Tokens) {
 	t.CacheRead += o.CacheRead
 }
 
-// UsageFilter selects usage rows. Zero values select everything.
-type UsageFilter struct {
-	Since time.Time // inclusive
-	Until time.Time // exclusive
+// UsageQuery selects usage and says how to group it.
+type UsageQuery struct {
+	// Since (inclusive) and Until (exclusive) bound the time of replies; zero
+	// means unbounded. Both fall on quarter hours (as every day in every time
+	// zone does); other bounds are rounded up to the next quarter hour.
+	Since time.Time
+	Until time.Time
 	// Project matches a session's working directory exactly or by its last
 	// path elements ("app" matches "/src/app").
 	Project string
+	// BySession sums per session and model; otherwise per local day and model.
+	BySession bool
+	// Zone gives the local time's offset from UTC, from each instant on; the
+	// first shift's From is zero. Empty means UTC.
+	Zone []ZoneShift
 }
 
-// UsageBucket is usage summed over one quarter hour, session and model.
-type UsageBucket struct {
-	Start     time.Time // start of the quarter hour, UTC
-	SessionID string
-	Project   string
+// ZoneShift says that from an instant on, local time is UTC plus Offset.
+type ZoneShift struct {
+	From   time.Time
+	Offset time.Duration // a multiple of 15 minutes
+}
+
+// UsageSum is usage summed per model and per local day or per session.
+type UsageSum struct {
+	// Day is the local calendar day, as a date at midnight UTC (zero when
+	// summing by session).
+	Day       time.Time
+	SessionID string // empty unless summing by session
+	Project   string // empty unless summing by session
 	Model     string
 	Tokens
 	Cost     float64 // sum over priced replies
 	Unpriced int64   // replies whose model has no price
 	Replies  int64
-	LastAt   time.Time
+	LastAt   time.Time // the latest reply
 }
 
-// BucketSize is the width of a UsageBucket: every real time zone's day starts
-// on a quarter hour of UTC.
+// BucketSize is the granularity of stored usage sums: every real time zone's
+// day starts on a quarter hour of UTC.
 const BucketSize = 15 * time.Minute

@@ -1,3 +1,4 @@
+DROP TABLE usage_quarters;
 DROP TABLE usage;
 DROP TABLE messages;
 DROP TABLE sessions;

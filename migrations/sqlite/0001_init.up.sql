@@ -60,4 +60,23 @@ CREATE TABLE usage (
     cost           REAL -- NULL when the model has no price
 );
 CREATE INDEX usage_ts ON usage(ts);
-CREATE INDEX usage_session ON usage(session_id);
+CREATE INDEX usage_session ON usage(session_id, ts);
+
+-- usage summed per session, quarter hour (bucket = ts / 900000) and model, kept
+-- current by every write, so that reports never scan usage itself.
+CREATE TABLE usage_quarters (
+    session_id     TEXT NOT NULL,
+    bucket         INTEGER NOT NULL,
+    model          TEXT NOT NULL,
+    input_tokens   INTEGER NOT NULL,
+    output_tokens  INTEGER NOT NULL,
+    cache_write_5m INTEGER NOT NULL,
+    cache_write_1h INTEGER NOT NULL,
+    cache_read     INTEGER NOT NULL,
+    cost           REAL NOT NULL,
+    unpriced       INTEGER NOT NULL,
+    replies        INTEGER NOT NULL,
+    last_ts        INTEGER NOT NULL,
+    PRIMARY KEY (session_id, bucket, model)
+);
+CREATE INDEX usage_quarters_bucket ON usage_quarters(bucket);

@@ -44,13 +44,17 @@ func (db *DB) Apply(ctx context.Context, b *store.Batch) error {
 
 func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 	touched := map[string]bool{}
+	quarters := map[quarter]bool{}
 	if err := upsertSessions(ctx, tx, b.Sessions, touched); err != nil {
 		return err
 	}
 	if err := insertMessages(ctx, tx, b.Messages, touched); err != nil {
 		return err
 	}
-	if err := upsertUsage(ctx, tx, b.Usage, touched); err != nil {
+	if err := upsertUsage(ctx, tx, b.Usage, touched, quarters); err != nil {
+		return err
+	}
+	if err := refreshQuarters(ctx, tx, quarters); err != nil {
 		return err
 	}
 	if err := refreshSessions(ctx, tx, touched); err != nil {
@@ -116,9 +120,22 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 	return nil
 }
 
+// quarter is one row of usage_quarters, less the model.
+type quarter struct {
+	session string
+	bucket  int64
+}
+
+var bucketMillis = store.BucketSize.Milliseconds()
+
+func quarterOf(session string, ts int64) quarter {
+	return quarter{session, ts / bucketMillis}
+}
+
 // upsertUsage keeps one row per reply: the fullest usage seen, dated by the
-// earliest line that carries it.
-func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool) error {
+// earliest line that carries it. It notes the sessions and quarter hours
+// whose sums change: the reply's, and the ones it moved away from.
+func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
 	const q = `INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
 			cache_write_5m, cache_write_1h, cache_read, total_tokens, cost)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -134,24 +151,63 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 		return fmt.Errorf("prepare usage: %w", err)
 	}
 	defer stmt.Close()
+	old, err := tx.PrepareContext(ctx, `SELECT session_id, ts FROM usage WHERE key = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare usage: %w", err)
+	}
+	defer old.Close()
 	for _, u := range us {
 		var cost any
 		if u.Priced {
 			cost = u.Cost
 		}
-		old := ""
-		err := tx.QueryRowContext(ctx, `SELECT session_id FROM usage WHERE key = ?`, u.Key).Scan(&old)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var oldSession string
+		var oldTS int64
+		err := old.QueryRowContext(ctx, u.Key).Scan(&oldSession, &oldTS)
+		switch {
+		case err == nil:
+			touched[oldSession] = true
+			quarters[quarterOf(oldSession, oldTS)] = true
+		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("read usage %s: %w", u.Key, err)
 		}
+		ts := u.Timestamp.UnixMilli()
 		_, err = stmt.ExecContext(ctx, u.Key, nullString(u.MessageID), nullString(u.RequestID), u.SessionID, u.Model,
-			u.Timestamp.UnixMilli(), u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total(), cost)
+			ts, u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total(), cost)
 		if err != nil {
 			return fmt.Errorf("save usage %s: %w", u.Key, err)
 		}
 		touched[u.SessionID] = true
-		if old != "" {
-			touched[old] = true
+		quarters[quarterOf(u.SessionID, ts)] = true
+	}
+	return nil
+}
+
+// refreshQuarters recomputes the sums of usage_quarters for the given
+// sessions and quarter hours from the usage rows.
+func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error {
+	del, err := tx.PrepareContext(ctx, `DELETE FROM usage_quarters WHERE session_id = ? AND bucket = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare usage sums: %w", err)
+	}
+	defer del.Close()
+	const q = `INSERT INTO usage_quarters (session_id, bucket, model, input_tokens, output_tokens, cache_write_5m,
+			cache_write_1h, cache_read, cost, unpriced, replies, last_ts)
+		SELECT session_id, ?2, model, sum(input_tokens), sum(output_tokens), sum(cache_write_5m), sum(cache_write_1h),
+			sum(cache_read), coalesce(sum(cost), 0), sum(cost IS NULL), count(*), max(ts)
+		FROM usage WHERE session_id = ?1 AND ts >= ?2 * ?3 AND ts < (?2 + 1) * ?3
+		GROUP BY session_id, model`
+	ins, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("prepare usage sums: %w", err)
+	}
+	defer ins.Close()
+	for qt := range qs {
+		if _, err := del.ExecContext(ctx, qt.session, qt.bucket); err != nil {
+			return fmt.Errorf("clear usage sums of %s: %w", qt.session, err)
+		}
+		if _, err := ins.ExecContext(ctx, qt.session, qt.bucket, bucketMillis); err != nil {
+			return fmt.Errorf("sum usage of %s: %w", qt.session, err)
 		}
 	}
 	return nil
@@ -166,7 +222,7 @@ func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error
 		FROM (SELECT coalesce(sum(input_tokens), 0) AS input, coalesce(sum(output_tokens), 0) AS output,
 				coalesce(sum(cache_write_5m), 0) AS cw5, coalesce(sum(cache_write_1h), 0) AS cw1,
 				coalesce(sum(cache_read), 0) AS cr, coalesce(sum(cost), 0) AS cost
-			FROM usage WHERE session_id = ?) AS t
+			FROM usage_quarters WHERE session_id = ?) AS t
 		WHERE sessions.id = ?`
 	stmt, err := tx.PrepareContext(ctx, q)
 	if err != nil {

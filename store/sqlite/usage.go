@@ -9,52 +9,105 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-// UsageBuckets sums usage per quarter hour, session and model.
-func (db *DB) UsageBuckets(ctx context.Context, f store.UsageFilter) ([]store.UsageBucket, error) {
-	var where []string
-	var args []any
-	if !f.Since.IsZero() {
-		where = append(where, "u.ts >= ?")
-		args = append(args, f.Since.UnixMilli())
+// UsageSums sums the quarter-hour usage sums per model and per local day or
+// session, in one pass inside the database.
+func (db *DB) UsageSums(ctx context.Context, uq store.UsageQuery) ([]store.UsageSum, error) {
+	where, args := usageWhere(uq)
+	var q string
+	if uq.BySession {
+		q = `SELECT 0, q.session_id, coalesce(s.project, ''), q.model, ` + usageColumns + `
+			FROM usage_quarters q LEFT JOIN sessions s ON s.id = q.session_id` + where + `
+			GROUP BY q.session_id, q.model`
+	} else {
+		offset, oargs := offsetExpr(uq.Zone)
+		q = `SELECT (q.bucket * 900 + ` + offset + `) / 86400 AS day, '', '', q.model, ` + usageColumns + `
+			FROM usage_quarters q` + joinIfProject(uq) + where + `
+			GROUP BY day, q.model`
+		args = append(oargs, args...)
 	}
-	if !f.Until.IsZero() {
-		where = append(where, "u.ts < ?")
-		args = append(args, f.Until.UnixMilli())
-	}
-	if f.Project != "" {
-		where = append(where, "(s.project = ? OR s.project LIKE ? ESCAPE '\\')")
-		args = append(args, f.Project, "%/"+escapeLike(f.Project))
-	}
-	q := `SELECT u.ts / ? AS bucket, u.session_id, coalesce(s.project, ''), u.model,
-			sum(u.input_tokens), sum(u.output_tokens), sum(u.cache_write_5m), sum(u.cache_write_1h),
-			sum(u.cache_read), coalesce(sum(u.cost), 0), sum(u.cost IS NULL), count(*), max(u.ts)
-		FROM usage u LEFT JOIN sessions s ON s.id = u.session_id`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += ` GROUP BY bucket, u.session_id, s.project, u.model ORDER BY bucket, u.session_id, u.model`
-	size := store.BucketSize.Milliseconds()
-	rows, err := db.r.QueryContext(ctx, q, append([]any{size}, args...)...)
+	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query usage: %w", err)
 	}
 	defer rows.Close()
-	var out []store.UsageBucket
+	var out []store.UsageSum
 	for rows.Next() {
-		var b store.UsageBucket
-		var bucket, last int64
-		if err := rows.Scan(&bucket, &b.SessionID, &b.Project, &b.Model, &b.Input, &b.Output, &b.CacheWrite5m,
-			&b.CacheWrite1h, &b.CacheRead, &b.Cost, &b.Unpriced, &b.Replies, &last); err != nil {
+		var u store.UsageSum
+		var day, last int64
+		if err := rows.Scan(&day, &u.SessionID, &u.Project, &u.Model, &u.Input, &u.Output, &u.CacheWrite5m,
+			&u.CacheWrite1h, &u.CacheRead, &u.Cost, &u.Unpriced, &u.Replies, &last); err != nil {
 			return nil, fmt.Errorf("read usage: %w", err)
 		}
-		b.Start = time.UnixMilli(bucket * size).UTC()
-		b.LastAt = time.UnixMilli(last).UTC()
-		out = append(out, b)
+		if !uq.BySession {
+			u.Day = time.Unix(day*86400, 0).UTC()
+		}
+		u.LastAt = time.UnixMilli(last).UTC()
+		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read usage: %w", err)
 	}
 	return out, nil
+}
+
+const usageColumns = `sum(q.input_tokens), sum(q.output_tokens), sum(q.cache_write_5m), sum(q.cache_write_1h),
+	sum(q.cache_read), sum(q.cost), sum(q.unpriced), sum(q.replies), max(q.last_ts)`
+
+func joinIfProject(uq store.UsageQuery) string {
+	if uq.Project == "" {
+		return ""
+	}
+	return " JOIN sessions s ON s.id = q.session_id"
+}
+
+func usageWhere(uq store.UsageQuery) (string, []any) {
+	var where []string
+	var args []any
+	if !uq.Since.IsZero() {
+		where = append(where, "q.bucket >= ?")
+		args = append(args, ceilDiv(uq.Since.UnixMilli(), bucketMillis))
+	}
+	if !uq.Until.IsZero() {
+		where = append(where, "q.bucket < ?")
+		args = append(args, ceilDiv(uq.Until.UnixMilli(), bucketMillis))
+	}
+	if uq.Project != "" {
+		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
+		args = append(args, uq.Project, "%/"+escapeLike(uq.Project))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// offsetExpr is an SQL expression giving, for the row's q.bucket, the local
+// offset from UTC in seconds.
+func offsetExpr(zone []store.ZoneShift) (string, []any) {
+	switch len(zone) {
+	case 0:
+		return "0", nil
+	case 1:
+		return "?", []any{int64(zone[0].Offset.Seconds())}
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("CASE")
+	for i := len(zone) - 1; i > 0; i-- {
+		b.WriteString(" WHEN q.bucket >= ? THEN ?")
+		args = append(args, ceilDiv(zone[i].From.UnixMilli(), bucketMillis), int64(zone[i].Offset.Seconds()))
+	}
+	b.WriteString(" ELSE ? END")
+	args = append(args, int64(zone[0].Offset.Seconds()))
+	return b.String(), args
+}
+
+// ceilDiv divides rounding up, for a bound that is not on a quarter hour.
+func ceilDiv(a, b int64) int64 {
+	if a%b > 0 {
+		return a/b + 1
+	}
+	return a / b
 }
 
 func escapeLike(s string) string {

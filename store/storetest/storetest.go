@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,16 +55,16 @@ func apply(t *testing.T, db store.Driver, b *store.Batch) {
 	}
 }
 
-func buckets(t *testing.T, db store.Driver, f store.UsageFilter) []store.UsageBucket {
+func sums(t *testing.T, db store.Driver, q store.UsageQuery) []store.UsageSum {
 	t.Helper()
-	bs, err := db.UsageBuckets(context.Background(), f)
+	us, err := db.UsageSums(context.Background(), q)
 	if err != nil {
-		t.Fatalf("UsageBuckets: %v", err)
+		t.Fatalf("UsageSums: %v", err)
 	}
-	return bs
+	return us
 }
 
-func sum(bs []store.UsageBucket) (tok store.Tokens, cost float64, replies int64) {
+func sum(bs []store.UsageSum) (tok store.Tokens, cost float64, replies int64) {
 	for _, b := range bs {
 		tok.Add(b.Tokens)
 		cost += b.Cost
@@ -89,7 +90,7 @@ func testEmpty(t *testing.T, db store.Driver) {
 	if _, ok, err := db.FileState(ctx, "/nowhere.jsonl"); err != nil || ok {
 		t.Errorf("FileState on empty db = ok %v, err %v", ok, err)
 	}
-	if bs := buckets(t, db, store.UsageFilter{}); len(bs) != 0 {
+	if bs := sums(t, db, store.UsageQuery{}); len(bs) != 0 {
 		t.Errorf("UsageBuckets on empty db = %d buckets", len(bs))
 	}
 	if _, err := db.Session(ctx, "none"); !errors.Is(err, store.ErrNotFound) {
@@ -123,7 +124,7 @@ func testUsageKeepsFullestLine(t *testing.T, db store.Driver) {
 		apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{reply("a", "s1", at(10, 1), out)}})
 	}
 	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{reply("b", "s1", at(10, 2), 7)}})
-	tok, cost, replies := sum(buckets(t, db, store.UsageFilter{}))
+	tok, cost, replies := sum(sums(t, db, store.UsageQuery{}))
 	if replies != 2 || tok.Output != 127 || tok.Input != 6 || tok.CacheWrite1h != 200 || tok.CacheRead != 2000 {
 		t.Errorf("usage = %+v over %d replies, want output 127, input 6 over 2", tok, replies)
 	}
@@ -149,9 +150,9 @@ func testUsageDatedByFirstFullestLine(t *testing.T, db store.Driver) {
 	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{late, partial}})
 	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{early}})
 	apply(t, db, &store.Batch{Sessions: []store.Session{s}, Usage: []store.Usage{late}})
-	bs := buckets(t, db, store.UsageFilter{})
-	if len(bs) != 1 || !bs[0].Start.Equal(day.Add(-store.BucketSize)) || bs[0].Output != 50 {
-		t.Fatalf("buckets = %+v, want one of output 50 starting %v", bs, day.Add(-store.BucketSize))
+	us := sums(t, db, store.UsageQuery{})
+	if len(us) != 1 || !us[0].Day.Equal(day.AddDate(0, 0, -1)) || us[0].Output != 50 || !us[0].LastAt.Equal(early.Timestamp) {
+		t.Fatalf("sums = %+v, want one of output 50 on %v at %v", us, day.AddDate(0, 0, -1), early.Timestamp)
 	}
 }
 
@@ -205,29 +206,53 @@ func testUsageFilter(t *testing.T, db store.Driver) {
 	})
 	for _, tc := range []struct {
 		name string
-		f    store.UsageFilter
+		q    store.UsageQuery
 		want int64 // sum of output: one bit per reply
 	}{
-		{"all", store.UsageFilter{}, 31},
-		{"since inclusive", store.UsageFilter{Since: at(23, 59)}, 18},
-		{"until exclusive", store.UsageFilter{Until: at(24, 0)}, 15},
-		{"exact project", store.UsageFilter{Project: "/src/app"}, 19},
-		{"project suffix", store.UsageFilter{Project: "app"}, 19},
-		{"underscore is literal", store.UsageFilter{Project: "a_p"}, 4},
-		{"unknown project", store.UsageFilter{Project: "nope"}, 0},
+		{"all", store.UsageQuery{}, 31},
+		{"since inclusive", store.UsageQuery{Since: at(23, 45)}, 18},
+		{"until exclusive", store.UsageQuery{Until: at(24, 0)}, 15},
+		{"exact project", store.UsageQuery{Project: "/src/app"}, 19},
+		{"project suffix", store.UsageQuery{Project: "app"}, 19},
+		{"underscore is literal", store.UsageQuery{Project: "a_p"}, 4},
+		{"unknown project", store.UsageQuery{Project: "nope"}, 0},
+		{"by session", store.UsageQuery{BySession: true, Project: "app"}, 19},
 	} {
-		tok, _, _ := sum(buckets(t, db, tc.f))
+		tok, _, _ := sum(sums(t, db, tc.q))
 		if tok.Output != tc.want {
 			t.Errorf("%s: output = %d, want %d", tc.name, tok.Output, tc.want)
 		}
 	}
-	bs := buckets(t, db, store.UsageFilter{Project: "/src/app"})
-	for _, b := range bs {
-		if b.Project != "/src/app" || b.SessionID != "s1" || b.Model != "claude-opus-4-6" {
-			t.Errorf("bucket = %+v", b)
+	days := func(q store.UsageQuery) map[string]int64 {
+		m := map[string]int64{}
+		for _, u := range sums(t, db, q) {
+			m[u.Day.Format("2006-01-02")] += u.Output
 		}
-		if b.Start.Minute()%15 != 0 || b.LastAt.Before(b.Start) || b.LastAt.Sub(b.Start) >= store.BucketSize {
-			t.Errorf("bucket start %v, last %v", b.Start, b.LastAt)
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		zone []store.ZoneShift
+		want map[string]int64
+	}{
+		{"utc", nil, map[string]int64{"2026-02-10": 15, "2026-02-11": 16}},
+		{"minus two hours", []store.ZoneShift{{Offset: -2 * time.Hour}}, map[string]int64{"2026-02-09": 1, "2026-02-10": 30}},
+		{"shift at noon", []store.ZoneShift{{Offset: 0}, {From: at(12, 0), Offset: time.Hour}},
+			map[string]int64{"2026-02-10": 13, "2026-02-11": 18}},
+		{"plus 5:45", []store.ZoneShift{{Offset: 5*time.Hour + 45*time.Minute}}, map[string]int64{"2026-02-10": 13, "2026-02-11": 18}},
+	} {
+		got := days(store.UsageQuery{Zone: tc.zone})
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: days = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, u := range sums(t, db, store.UsageQuery{BySession: true}) {
+		want := map[string]string{"s1": "/src/app", "s2": "/src/a_p", "s3": "/src/myapp"}[u.SessionID]
+		if u.Project != want || u.Model != "claude-opus-4-6" || !u.Day.IsZero() {
+			t.Errorf("session sum = %+v", u)
+		}
+		if u.SessionID == "s1" && (u.Replies != 3 || !u.LastAt.Equal(at(24, 0))) {
+			t.Errorf("s1: %d replies, last %v", u.Replies, u.LastAt)
 		}
 	}
 }
@@ -238,7 +263,7 @@ func testUnpriced(t *testing.T, db store.Driver) {
 	apply(t, db, &store.Batch{Sessions: []store.Session{session("s1", at(3, 0), at(3, 0))},
 		Usage: []store.Usage{u, reply("b", "s1", at(3, 1), 20)}})
 	var unpriced, replies int64
-	for _, b := range buckets(t, db, store.UsageFilter{}) {
+	for _, b := range sums(t, db, store.UsageQuery{BySession: true}) {
 		unpriced += b.Unpriced
 		replies += b.Replies
 		if b.Model == "claude-mystery-9" && (b.Unpriced != 1 || b.Cost != 0) {

@@ -1,0 +1,66 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeTranscripts writes sessions × replies streamed replies (three lines
+// each, like Claude Code writes them) with a prompt before each.
+func writeTranscripts(b *testing.B, dir string, sessions, replies int) int64 {
+	b.Helper()
+	var total int64
+	text := strings.Repeat("lorem ipsum dolor sit amet ", 20)
+	for s := 0; s < sessions; s++ {
+		var sb strings.Builder
+		for r := 0; r < replies; r++ {
+			n := s*replies + r
+			ts := fmt.Sprintf("2026-02-%02dT%02d:%02d:00.000Z", 1+n%28, n%24, n%60)
+			fmt.Fprintf(&sb, `{"type":"user","uuid":"u%d","parentUuid":null,"sessionId":"s%d","timestamp":"%s","cwd":"/src/app%d","gitBranch":"main","version":"2.1.38","message":{"role":"user","content":%q}}`+"\n",
+				n, s, ts, s%5, text)
+			for i, out := range []int{1, 9, 400} {
+				fmt.Fprintf(&sb, `{"type":"assistant","uuid":"a%d-%d","parentUuid":"u%d","sessionId":"s%d","timestamp":"%s","cwd":"/src/app%d","requestId":"req_%d",`+
+					`"message":{"id":"msg_%d","model":"claude-opus-4-6","role":"assistant","content":[{"type":"text","text":%q}],`+
+					`"usage":{"input_tokens":10,"output_tokens":%d,"cache_creation_input_tokens":500,"cache_read_input_tokens":20000,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":500}}}}`+"\n",
+					n, i, n, s, ts, s%5, n, n, text, out)
+			}
+		}
+		path := filepath.Join(dir, "projects", "p", fmt.Sprintf("s%d.jsonl", s))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		total += int64(sb.Len())
+	}
+	return total
+}
+
+// BenchmarkImportTree measures a cold import: 20 sessions of 500 replies
+// (40,000 lines, about 26 MB) into a new SQLite database.
+func BenchmarkImportTree(b *testing.B) {
+	dir := b.TempDir()
+	size := writeTranscripts(b, dir, 20, 500)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db := openDB(b)
+		b.StartTimer()
+		st, err := newImporter(db).ImportTree(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Lines != 40_000 {
+			b.Fatalf("lines = %d", st.Lines)
+		}
+		b.StopTimer()
+		db.Close()
+		b.StartTimer()
+	}
+}
