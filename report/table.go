@@ -5,7 +5,9 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/claude-insights/insights/store"
 )
 
 // WriteTable writes the report as an aligned text table; with breakdown, each
@@ -15,24 +17,22 @@ func (r *Report) WriteTable(w io.Writer, breakdown bool) error {
 		_, err := fmt.Fprintln(w, "No usage found. Run `insights import` first, or widen --since/--until.")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	first := map[Period]string{Daily: "Date", Weekly: "Week", Monthly: "Month", Session: "Session"}[r.Period]
-	fmt.Fprintf(tw, "%s\tModels\tInput\tOutput\tCache write\tCache read\tTotal tokens\tCost (USD)\t\n", first)
+	first := map[Period]string{Daily: "Date", Weekly: "Week of", Monthly: "Month", Session: "Session"}[r.Period]
+	t := table{{first, "Models", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost (USD)"}}
 	for _, row := range r.Rows {
 		models := make([]string, len(row.Models))
 		for i, m := range row.Models {
 			models[i] = ShortModel(m.Model)
 		}
-		writeLine(tw, row.Key, strings.Join(models, ", "), row.Tokens.Input, row.Output, row.CacheWrite(), row.CacheRead, row.Total(), money(row.Cost, allPriced(row.Models)))
+		t = append(t, line(row.Key, strings.Join(models, ", "), row.Tokens, money(row.Cost, allPriced(row.Models))))
 		if breakdown {
 			for _, m := range row.Models {
-				writeLine(tw, "", "└ "+ShortModel(m.Model), m.Input, m.Output, m.CacheWrite(), m.CacheRead, m.Total(), money(m.Cost, m.Priced))
+				t = append(t, line("", "  "+ShortModel(m.Model), m.Tokens, money(m.Cost, m.Priced)))
 			}
 		}
 	}
-	t := r.Totals
-	writeLine(tw, "Total", "", t.Input, t.Output, t.CacheWrite(), t.CacheRead, t.Total(), money(t.Cost, len(r.Unpriced) == 0))
-	if err := tw.Flush(); err != nil {
+	t = append(t, line("Total", "", r.Totals.Tokens, money(r.Totals.Cost, len(r.Unpriced) == 0)))
+	if err := t.write(w, 2); err != nil {
 		return err
 	}
 	if len(r.Unpriced) > 0 {
@@ -42,8 +42,42 @@ func (r *Report) WriteTable(w io.Writer, breakdown bool) error {
 	return nil
 }
 
-func writeLine(w io.Writer, key, models string, in, out, cw, cr, total int64, cost string) {
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", key, models, Count(in), Count(out), Count(cw), Count(cr), Count(total), cost)
+// table is rows of cells; the first row is the header.
+type table [][]string
+
+func line(key, models string, t store.Tokens, cost string) []string {
+	return []string{key, models, Count(t.Input), Count(t.Output), Count(t.CacheWrite()), Count(t.CacheRead), Count(t.Total()), cost}
+}
+
+// write prints the table with the first leftCols columns aligned left and
+// the rest (numbers) aligned right.
+func (t table) write(w io.Writer, leftCols int) error {
+	widths := make([]int, len(t[0]))
+	for _, row := range t {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, row := range t {
+		for i, c := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			if i < leftCols {
+				b.WriteString(c)
+				if i < len(row)-1 {
+					b.WriteString(pad)
+				}
+			} else {
+				b.WriteString(pad + c)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 func allPriced(ms []ModelUsage) bool {

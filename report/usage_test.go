@@ -169,7 +169,7 @@ func TestWriteTable(t *testing.T) {
 	if err := Build(sums, Daily).WriteTable(&buf, true); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"2026-02-10", "1,234,567", "$0.00*", "└ mystery-9", "no price known for claude-mystery-9"} {
+	for _, want := range []string{"2026-02-10", "1,234,567", "$0.00*", "  mystery-9", "no price known for claude-mystery-9"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, buf.String())
 		}
