@@ -140,6 +140,15 @@ func setup(c *cli.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	prices := cfg.Prices()
+	changed, err := db.Reprice(c.Context, prices.Fingerprint(), prices.Cost)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if changed {
+		log.Debug("costs computed with the current prices")
+	}
 	return &env{cfg: cfg, log: log, db: db}, nil
 }
 

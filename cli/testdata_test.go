@@ -144,3 +144,25 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n got:\n%s\nwant:\n%s", name, got, want)
 	}
 }
+
+func TestPricingOverrideRepricesStoredUsage(t *testing.T) {
+	db, _ := importTestdata(t)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	writeFile(t, cfg, "[pricing.\"claude-mystery-9\"]\ninput = 1000000.0\n")
+	out, err := run(t, "--db", db, "--config", cfg, "usage", "--json", "--timezone", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := decodeUsage(t, "daily", out)
+	if math.Abs(u.Totals.TotalCost-20.34775) > 1e-9 || strings.Contains(out, "unpricedModels") {
+		t.Errorf("with a price for claude-mystery-9: cost %v, output:\n%s", u.Totals.TotalCost, out)
+	}
+	// Back to the built-in prices: the stored costs follow.
+	out, err = run(t, "--db", db, "usage", "--json", "--timezone", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := decodeUsage(t, "daily", out); math.Abs(u.Totals.TotalCost-0.34775) > 1e-9 {
+		t.Errorf("back to built-in prices: cost %v", u.Totals.TotalCost)
+	}
+}

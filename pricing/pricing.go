@@ -3,7 +3,11 @@
 package pricing
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/claude-insights/insights/store"
@@ -73,6 +77,28 @@ func (t *Table) WithOverrides(over map[string]Price) *Table {
 		n.exact[k] = v
 	}
 	return n
+}
+
+// tableVersion changes whenever the embedded prices or family rules change,
+// so that stored costs are recomputed.
+const tableVersion = "2026-11-1"
+
+// Fingerprint identifies the prices of the table: equal fingerprints price
+// every reply alike.
+func (t *Table) Fingerprint() string {
+	keys := make([]string, 0, len(t.exact))
+	for k := range t.exact {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	h.Write([]byte(tableVersion))
+	for _, k := range keys {
+		b, _ := json.Marshal(t.exact[k]) // a struct of floats always marshals
+		h.Write([]byte("\x00" + k + "\x00"))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
 // Lookup returns the price of a model: an exact id first, then its

@@ -83,3 +83,15 @@ func TestCost(t *testing.T) {
 		t.Error("unknown model priced")
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	a := Default().Fingerprint()
+	if a != Default().Fingerprint() {
+		t.Error("fingerprint not stable")
+	}
+	b := Default().WithOverrides(map[string]Price{"opus-4-6": {Input: 1}}).Fingerprint()
+	c := Default().WithOverrides(map[string]Price{"opus-4-6": {Input: 2}}).Fingerprint()
+	if a == b || b == c {
+		t.Errorf("fingerprints do not tell prices apart: %s %s %s", a, b, c)
+	}
+}

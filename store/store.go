@@ -15,6 +15,10 @@ type Driver interface {
 	// Apply writes one batch of imported rows together with the file's new
 	// state, in one transaction: either all of it lands or none does.
 	Apply(ctx context.Context, b *Batch) error
+	// Reprice recomputes the cost of every usage row with cost, unless the
+	// stored costs were already computed with prices of this fingerprint.
+	// It reports whether it recomputed.
+	Reprice(ctx context.Context, fingerprint string, cost CostFunc) (bool, error)
 	// Session returns one session with its derived counts and totals, or
 	// ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
@@ -24,6 +28,10 @@ type Driver interface {
 	// Close releases the database.
 	Close() error
 }
+
+// CostFunc prices the tokens of one reply of a model; ok is false when the
+// model has no price.
+type CostFunc func(model string, t Tokens) (cost float64, ok bool)
 
 // ErrNotFound is returned when a requested row does not exist.
 var ErrNotFound = errors.New("not found")

@@ -3,3 +3,4 @@ DROP TABLE usage;
 DROP TABLE messages;
 DROP TABLE sessions;
 DROP TABLE ingest_files;
+DROP TABLE meta;

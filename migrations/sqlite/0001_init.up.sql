@@ -1,4 +1,11 @@
 -- Timestamps are milliseconds since the Unix epoch, UTC.
+
+-- Settings of the database itself, such as the fingerprint of the prices its costs were computed with.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
 CREATE TABLE ingest_files (
     path     TEXT PRIMARY KEY,
     size     INTEGER NOT NULL DEFAULT 0,

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Open) {
 		{"SessionMerge", testSessionMerge},
 		{"UsageFilter", testUsageFilter},
 		{"Unpriced", testUnpriced},
+		{"Reprice", testReprice},
 		{"UnicodeAndLargeText", testUnicodeAndLargeText},
 	}
 	for _, tc := range tests {
@@ -288,5 +289,36 @@ func testUnicodeAndLargeText(t *testing.T, db store.Driver) {
 	}
 	if got.Project != project || got.Messages != 1 {
 		t.Errorf("session = %+v", got)
+	}
+}
+
+func testReprice(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	apply(t, db, &store.Batch{Sessions: []store.Session{session("s1", at(3, 0), at(3, 0))},
+		Usage: []store.Usage{reply("a", "s1", at(3, 0), 10), reply("b", "s1", at(3, 1), 20)}})
+	perOutput := func(model string, tok store.Tokens) (float64, bool) { return float64(tok.Output), true }
+	changed, err := db.Reprice(ctx, "v1", perOutput)
+	if err != nil || !changed {
+		t.Fatalf("Reprice v1 = %v, %v; want a recomputation", changed, err)
+	}
+	if _, cost, _ := sum(sums(t, db, store.UsageQuery{})); cost != 30 {
+		t.Errorf("cost after reprice = %v, want 30", cost)
+	}
+	if s, _ := db.Session(ctx, "s1"); s.Cost != 30 {
+		t.Errorf("session cost after reprice = %v, want 30", s.Cost)
+	}
+	free := func(string, store.Tokens) (float64, bool) { return 0, false }
+	if changed, err := db.Reprice(ctx, "v1", free); err != nil || changed {
+		t.Errorf("Reprice with the same fingerprint = %v, %v; want no change", changed, err)
+	}
+	if changed, err := db.Reprice(ctx, "v2", free); err != nil || !changed {
+		t.Fatalf("Reprice v2 = %v, %v", changed, err)
+	}
+	var unpriced int64
+	for _, u := range sums(t, db, store.UsageQuery{}) {
+		unpriced += u.Unpriced
+	}
+	if _, cost, _ := sum(sums(t, db, store.UsageQuery{})); cost != 0 || unpriced != 2 {
+		t.Errorf("after pricing nothing: cost %v, unpriced %d; want 0, 2", cost, unpriced)
 	}
 }
