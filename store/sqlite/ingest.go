@@ -133,7 +133,9 @@ func quarterOf(session string, ts int64) quarter {
 }
 
 // upsertUsage keeps one row per reply: the fullest usage seen, dated by the
-// earliest line that carries it. It notes the sessions and quarter hours
+// earliest line that carries it. Identical copies in several sessions (a
+// resumed session repeats earlier lines) go to the smallest session id, so
+// the result does not depend on the order files are read in. It notes the sessions and quarter hours
 // whose sums change: the reply's, and the ones it moved away from.
 func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
 	const q = `INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
@@ -145,7 +147,8 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 			cache_write_5m = excluded.cache_write_5m, cache_write_1h = excluded.cache_write_1h,
 			cache_read = excluded.cache_read, total_tokens = excluded.total_tokens, cost = excluded.cost
 		WHERE excluded.total_tokens > usage.total_tokens
-			OR (excluded.total_tokens = usage.total_tokens AND excluded.ts < usage.ts)`
+			OR (excluded.total_tokens = usage.total_tokens AND (excluded.ts < usage.ts
+				OR (excluded.ts = usage.ts AND excluded.session_id < usage.session_id)))`
 	stmt, err := tx.PrepareContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("prepare usage: %w", err)

@@ -26,6 +26,7 @@ func Run(t *testing.T, open Open) {
 		{"FileState", testFileState},
 		{"UsageKeepsFullestLine", testUsageKeepsFullestLine},
 		{"UsageDatedByFirstFullestLine", testUsageDatedByFirstFullestLine},
+		{"UsageCopiesInSessionsAnyOrder", testUsageCopiesInSessionsAnyOrder},
 		{"MessagesDeduplicated", testMessagesDeduplicated},
 		{"SessionMerge", testSessionMerge},
 		{"UsageFilter", testUsageFilter},
@@ -154,6 +155,22 @@ func testUsageDatedByFirstFullestLine(t *testing.T, db store.Driver) {
 	us := sums(t, db, store.UsageQuery{})
 	if len(us) != 1 || !us[0].Day.Equal(day.AddDate(0, 0, -1)) || us[0].Output != 50 || !us[0].LastAt.Equal(early.Timestamp) {
 		t.Fatalf("sums = %+v, want one of output 50 on %v at %v", us, day.AddDate(0, 0, -1), early.Timestamp)
+	}
+}
+
+func testUsageCopiesInSessionsAnyOrder(t *testing.T, db store.Driver) {
+	ss := []store.Session{session("s-b", at(8, 0), at(9, 0)), session("s-a", at(8, 0), at(9, 0))}
+	apply(t, db, &store.Batch{Sessions: ss, Usage: []store.Usage{reply("x", "s-b", at(8, 30), 40)}})
+	apply(t, db, &store.Batch{Sessions: ss, Usage: []store.Usage{reply("x", "s-a", at(8, 30), 40)}})
+	apply(t, db, &store.Batch{Sessions: ss, Usage: []store.Usage{reply("x", "s-b", at(8, 30), 40)}})
+	us := sums(t, db, store.UsageQuery{BySession: true})
+	if len(us) != 1 || us[0].SessionID != "s-a" || us[0].Output != 40 {
+		t.Errorf("sums = %+v, want the reply once, in s-a", us)
+	}
+	a, _ := db.Session(context.Background(), "s-a")
+	b, _ := db.Session(context.Background(), "s-b")
+	if a.Output != 40 || b.Output != 0 {
+		t.Errorf("session outputs = %d, %d; want 40, 0", a.Output, b.Output)
 	}
 }
 
