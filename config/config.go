@@ -113,6 +113,9 @@ func (c Config) Validate() error {
 	if c.DB == "" {
 		return errors.New("db is empty")
 	}
+	if c.Mode == ModeTeam && !c.IsPostgres() {
+		return fmt.Errorf("team mode keeps its data in PostgreSQL: set db to a postgres:// DSN (now %q)", c.DB)
+	}
 	return nil
 }
 

@@ -104,13 +104,7 @@ func (b *batch) addUsage(r *Record, sid, path string, lineNo int64) {
 	if r.Usage.Speed == "fast" {
 		model += "-fast"
 	}
-	tok := store.Tokens{
-		Input:        r.Usage.Input,
-		Output:       r.Usage.Output,
-		CacheWrite5m: r.Usage.CacheWrite5m,
-		CacheWrite1h: r.Usage.CacheWrite1h,
-		CacheRead:    r.Usage.CacheRead,
-	}
+	tok := r.Usage.Tokens
 	cost, priced := b.prices.Cost(model, tok)
 	b.usage = append(b.usage, store.Usage{
 		Key:       key,

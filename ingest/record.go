@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/claude-insights/insights/store"
 )
 
 // Record types the parser understands; any other type is kept as Other.
@@ -67,20 +69,10 @@ type Record struct {
 
 // Usage is the token usage an assistant line reports.
 type Usage struct {
-	Input        int64
-	Output       int64
-	CacheWrite5m int64
-	CacheWrite1h int64
-	CacheRead    int64
+	store.Tokens
 	// Speed is "fast" for the fast mode of a model, else empty.
 	Speed string
 }
-
-// CacheWrite is the total of cache writes, whatever their lifetime.
-func (u Usage) CacheWrite() int64 { return u.CacheWrite5m + u.CacheWrite1h }
-
-// Total is the sum of every kind of token.
-func (u Usage) Total() int64 { return u.Input + u.Output + u.CacheWrite() + u.CacheRead }
 
 // Billable reports whether the record's usage counts towards tokens and cost.
 func (r *Record) Billable() bool {
@@ -289,12 +281,8 @@ func decodeMessage(raw json.RawMessage) (*apiMessage, error) {
 }
 
 func (u *apiUsage) normalize() *Usage {
-	out := &Usage{
-		Input:     u.InputTokens,
-		Output:    u.OutputTokens,
-		CacheRead: u.CacheReadInputTokens,
-		Speed:     u.Speed,
-	}
+	out := &Usage{Speed: u.Speed}
+	out.Input, out.Output, out.CacheRead = u.InputTokens, u.OutputTokens, u.CacheReadInputTokens
 	total := u.CacheCreationInputTokens
 	if cc := u.CacheCreation; cc != nil && cc.Ephemeral5m+cc.Ephemeral1h > 0 {
 		out.CacheWrite1h = cc.Ephemeral1h

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/claude-insights/insights/store"
 )
 
 func TestParseAssistantUsage(t *testing.T) {
@@ -18,7 +20,7 @@ func TestParseAssistantUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Usage{Input: 3, Output: 13, CacheWrite1h: 13835, CacheRead: 11515}
+	want := Usage{Tokens: store.Tokens{Input: 3, Output: 13, CacheWrite1h: 13835, CacheRead: 11515}}
 	if r.Usage == nil || *r.Usage != want {
 		t.Fatalf("usage = %+v, want %+v", r.Usage, want)
 	}

@@ -4,48 +4,53 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/claude-insights/insights/store"
 )
 
 // jsonRow is a report row in the shape of ccusage 20's JSON, with ccusage
 // 18's name for the period beside it, so scripts written for either work.
 type jsonRow struct {
-	Period              string          `json:"period"`
-	Date                string          `json:"date,omitempty"`
-	Week                string          `json:"week,omitempty"`
-	Month               string          `json:"month,omitempty"`
-	SessionID           string          `json:"sessionId,omitempty"`
-	ProjectPath         string          `json:"projectPath,omitempty"`
-	LastActivity        string          `json:"lastActivity,omitempty"`
-	Agent               string          `json:"agent"`
-	InputTokens         int64           `json:"inputTokens"`
-	OutputTokens        int64           `json:"outputTokens"`
-	CacheCreationTokens int64           `json:"cacheCreationTokens"`
-	CacheReadTokens     int64           `json:"cacheReadTokens"`
-	TotalTokens         int64           `json:"totalTokens"`
-	TotalCost           float64         `json:"totalCost"`
-	ModelsUsed          []string        `json:"modelsUsed"`
-	ModelBreakdowns     []jsonBreakdown `json:"modelBreakdowns"`
-	Metadata            map[string]any  `json:"metadata,omitempty"`
+	Period       string `json:"period"`
+	Date         string `json:"date,omitempty"`
+	Week         string `json:"week,omitempty"`
+	Month        string `json:"month,omitempty"`
+	SessionID    string `json:"sessionId,omitempty"`
+	ProjectPath  string `json:"projectPath,omitempty"`
+	LastActivity string `json:"lastActivity,omitempty"`
+	Agent        string `json:"agent"`
+	jsonTokens
+	TotalTokens     int64           `json:"totalTokens"`
+	TotalCost       float64         `json:"totalCost"`
+	ModelsUsed      []string        `json:"modelsUsed"`
+	ModelBreakdowns []jsonBreakdown `json:"modelBreakdowns"`
+	Metadata        map[string]any  `json:"metadata,omitempty"`
 }
 
 type jsonBreakdown struct {
-	ModelName           string  `json:"modelName"`
-	InputTokens         int64   `json:"inputTokens"`
-	OutputTokens        int64   `json:"outputTokens"`
-	CacheCreationTokens int64   `json:"cacheCreationTokens"`
-	CacheReadTokens     int64   `json:"cacheReadTokens"`
-	Cost                float64 `json:"cost"`
-	Unpriced            bool    `json:"unpriced,omitempty"`
+	ModelName string `json:"modelName"`
+	jsonTokens
+	Cost     float64 `json:"cost"`
+	Unpriced bool    `json:"unpriced,omitempty"`
 }
 
 type jsonTotals struct {
-	InputTokens         int64    `json:"inputTokens"`
-	OutputTokens        int64    `json:"outputTokens"`
-	CacheCreationTokens int64    `json:"cacheCreationTokens"`
-	CacheReadTokens     int64    `json:"cacheReadTokens"`
-	TotalTokens         int64    `json:"totalTokens"`
-	TotalCost           float64  `json:"totalCost"`
-	UnpricedModels      []string `json:"unpricedModels,omitempty"`
+	jsonTokens
+	TotalTokens    int64    `json:"totalTokens"`
+	TotalCost      float64  `json:"totalCost"`
+	UnpricedModels []string `json:"unpricedModels,omitempty"`
+}
+
+// jsonTokens are the token counts of every row, breakdown and total.
+type jsonTokens struct {
+	InputTokens         int64 `json:"inputTokens"`
+	OutputTokens        int64 `json:"outputTokens"`
+	CacheCreationTokens int64 `json:"cacheCreationTokens"`
+	CacheReadTokens     int64 `json:"cacheReadTokens"`
+}
+
+func tokensJSON(t store.Tokens) jsonTokens {
+	return jsonTokens{InputTokens: t.Input, OutputTokens: t.Output, CacheCreationTokens: t.CacheWrite(), CacheReadTokens: t.CacheRead}
 }
 
 // WriteJSON writes the report as JSON: {"<period>": [rows], "totals": {...}}.
@@ -53,17 +58,14 @@ func (r *Report) WriteJSON(w io.Writer, loc *time.Location) error {
 	rows := make([]jsonRow, 0, len(r.Rows))
 	for _, row := range r.Rows {
 		jr := jsonRow{
-			Period:              row.Key,
-			Agent:               "all",
-			InputTokens:         row.Input,
-			OutputTokens:        row.Output,
-			CacheCreationTokens: row.CacheWrite(),
-			CacheReadTokens:     row.CacheRead,
-			TotalTokens:         row.Total(),
-			TotalCost:           row.Cost,
-			ModelsUsed:          row.ModelNames(),
-			ModelBreakdowns:     make([]jsonBreakdown, 0, len(row.Models)),
-			Metadata:            map[string]any{"agents": []string{"claude"}},
+			Period:          row.Key,
+			Agent:           "all",
+			jsonTokens:      tokensJSON(row.Tokens),
+			TotalTokens:     row.Total(),
+			TotalCost:       row.Cost,
+			ModelsUsed:      row.ModelNames(),
+			ModelBreakdowns: make([]jsonBreakdown, 0, len(row.Models)),
+			Metadata:        map[string]any{"agents": []string{"claude"}},
 		}
 		switch r.Period {
 		case Daily:
@@ -81,13 +83,10 @@ func (r *Report) WriteJSON(w io.Writer, loc *time.Location) error {
 		}
 		for _, m := range row.Models {
 			jr.ModelBreakdowns = append(jr.ModelBreakdowns, jsonBreakdown{
-				ModelName:           m.Model,
-				InputTokens:         m.Input,
-				OutputTokens:        m.Output,
-				CacheCreationTokens: m.CacheWrite(),
-				CacheReadTokens:     m.CacheRead,
-				Cost:                m.Cost,
-				Unpriced:            !m.Priced,
+				ModelName:  m.Model,
+				jsonTokens: tokensJSON(m.Tokens),
+				Cost:       m.Cost,
+				Unpriced:   !m.Priced,
 			})
 		}
 		rows = append(rows, jr)
@@ -96,13 +95,10 @@ func (r *Report) WriteJSON(w io.Writer, loc *time.Location) error {
 	out := map[string]any{
 		string(r.Period): rows,
 		"totals": jsonTotals{
-			InputTokens:         t.Input,
-			OutputTokens:        t.Output,
-			CacheCreationTokens: t.CacheWrite(),
-			CacheReadTokens:     t.CacheRead,
-			TotalTokens:         t.Total(),
-			TotalCost:           t.Cost,
-			UnpricedModels:      r.Unpriced,
+			jsonTokens:     tokensJSON(t.Tokens),
+			TotalTokens:    t.Total(),
+			TotalCost:      t.Cost,
+			UnpricedModels: r.Unpriced,
 		},
 	}
 	enc := json.NewEncoder(w)

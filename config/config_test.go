@@ -1,0 +1,137 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestDefaults(t *testing.T) {
+	t.Setenv("HOME", "/home/u")
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("XDG_CONFIG_HOME", "")
+	t.Setenv("CLAUDE_CONFIG_DIR", "")
+	c := Default()
+	if c.Mode != ModeSolo || c.DB != "/home/u/.local/share/insights/insights.db" || c.ClaudeDir != "/home/u/.claude" {
+		t.Errorf("defaults = %+v", c)
+	}
+	if p := DefaultPath(); p != "/home/u/.config/insights/config.toml" {
+		t.Errorf("default path = %s", p)
+	}
+	t.Setenv("XDG_DATA_HOME", "/data")
+	t.Setenv("XDG_CONFIG_HOME", "/cfg")
+	t.Setenv("CLAUDE_CONFIG_DIR", "/claude")
+	c = Default()
+	if c.DB != "/data/insights/insights.db" || c.ClaudeDir != "/claude" || DefaultPath() != "/cfg/insights/config.toml" {
+		t.Errorf("XDG defaults = %+v, %s", c, DefaultPath())
+	}
+	// A relative XDG variable is invalid by the spec and ignored.
+	t.Setenv("XDG_DATA_HOME", "rel")
+	if c := Default(); c.DB != "/home/u/.local/share/insights/insights.db" {
+		t.Errorf("relative XDG_DATA_HOME used: %s", c.DB)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if _, err := Load(filepath.Join(dir, "none.toml"), false); err != nil {
+		t.Errorf("missing optional file: %v", err)
+	}
+	if _, err := Load(filepath.Join(dir, "none.toml"), true); err == nil {
+		t.Error("missing named file accepted")
+	}
+	c, err := Load(write("ok.toml", `
+mode = "solo"
+db = "/x/y.db"
+timezone = "Europe/Berlin"
+[pricing."claude-opus-4-6"]
+input = 1.5
+long_context = { input = 3.0 }
+`), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DB != "/x/y.db" || c.Timezone != "Europe/Berlin" || c.Pricing["claude-opus-4-6"].Input != 1.5 ||
+		c.Pricing["claude-opus-4-6"].LongContext.Input != 3 || c.LogLevel != "info" {
+		t.Errorf("loaded = %+v", c)
+	}
+	for name, body := range map[string]string{
+		"unknown.toml": "colour = 'blue'\n",
+		"mode.toml":    "mode = 'cluster'\n",
+		"team.toml":    "mode = 'team'\n",
+		"syntax.toml":  "mode = \n",
+		"level.toml":   "log_level = 'loud'\n",
+	} {
+		if _, err := Load(write(name, body), true); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+	if _, err := Load(write("teampg.toml", "mode = 'team'\ndb = 'postgres://u@h/db'\n"), true); err != nil {
+		t.Errorf("team with PostgreSQL: %v", err)
+	}
+	if _, err := Load(write("unknown2.toml", "[pricing.x]\ninputs = 1\n"), true); err == nil || !strings.Contains(err.Error(), "inputs") {
+		t.Errorf("unknown price key: %v", err)
+	}
+}
+
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(filepath.Join("..", "config.example.toml"), true)
+	if err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+	if c.Mode != ModeSolo {
+		t.Errorf("example mode = %s", c.Mode)
+	}
+}
+
+// TestExampleDocumentsEveryKey uncomments every key of config.example.toml:
+// the result must load (no key there is unknown), and every key of Config
+// must appear in it.
+func TestExampleDocumentsEveryKey(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`^# ?(\[|[a-z_0-9]+ = )`)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if key.MatchString(l) {
+			l = strings.TrimPrefix(strings.TrimPrefix(l, "#"), " ")
+		}
+		lines = append(lines, l)
+	}
+	path := filepath.Join(t.TempDir(), "all.toml")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, true)
+	if err != nil {
+		t.Fatalf("uncommented example: %v", err)
+	}
+	if len(c.Pricing) == 0 || c.DB == "" || c.ClaudeDir == "" {
+		t.Errorf("uncommented example lacks keys: %+v", c)
+	}
+	typ := reflect.TypeOf(Config{})
+	for i := 0; i < typ.NumField(); i++ {
+		name := typ.Field(i).Tag.Get("toml")
+		if !regexp.MustCompile(`(?m)^(# ?)?\[?` + name + `\b`).Match(b) {
+			t.Errorf("config.example.toml does not document %q", name)
+		}
+	}
+	ptyp := reflect.TypeOf(c.Pricing["claude-opus-4-6"])
+	for i := 0; i < ptyp.NumField(); i++ {
+		if name := ptyp.Field(i).Tag.Get("toml"); !strings.Contains(string(b), name) {
+			t.Errorf("config.example.toml does not document pricing key %q", name)
+		}
+	}
+}
