@@ -4,8 +4,10 @@ STATICCHECK := $(shell go env GOPATH)/bin/staticcheck
 
 .PHONY: build run test lint bench clean
 
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
 build:
-	go build -o bin/insights .
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/insights .
 
 run: build
 	./bin/insights

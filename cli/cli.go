@@ -177,7 +177,10 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	if st != nil {
-		e.log.Info("imported", "files", st.Files, "read", st.FilesRead, "lines", st.Lines, "broken", st.Broken)
+		e.log.Info("imported", "files", st.Files, "read", st.FilesRead, "lines", st.Lines)
+		if st.Broken > 0 {
+			e.log.Warn("skipped broken lines", "count", st.Broken, "first", st.Errors[0].Error())
+		}
 	}
 	<-ctx.Done()
 	e.log.Info("stopping")

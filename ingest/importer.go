@@ -201,7 +201,7 @@ func (im *Importer) consume(b *batch, line []byte, state *store.FileState, st *S
 		le := LineError{Path: state.Path, Line: state.Lines, Err: err}
 		st.broken(le)
 		if im.Log != nil {
-			im.Log.Warn("skipped broken line", "file", le.Path, "line", le.Line, "err", err)
+			im.Log.Debug("skipped broken line", "file", le.Path, "line", le.Line, "err", err)
 		}
 		return
 	}
