@@ -16,6 +16,7 @@ import (
 
 	"github.com/claude-insights/insights/config"
 	"github.com/claude-insights/insights/ingest"
+	"github.com/claude-insights/insights/pricing"
 	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/sqlite"
 )
@@ -117,9 +118,10 @@ func lookup(c *cli.Context, name string) (string, bool) {
 
 // env is what every command runs with.
 type env struct {
-	cfg config.Config
-	log *slog.Logger
-	db  store.Driver
+	cfg    config.Config
+	log    *slog.Logger
+	db     store.Driver
+	prices *pricing.Table
 }
 
 // setup loads the config and opens the database.
@@ -149,11 +151,11 @@ func setup(c *cli.Context) (*env, error) {
 	if changed {
 		log.Debug("costs computed with the current prices")
 	}
-	return &env{cfg: cfg, log: log, db: db}, nil
+	return &env{cfg: cfg, log: log, db: db, prices: prices}, nil
 }
 
 func (e *env) importer() *ingest.Importer {
-	return &ingest.Importer{Store: e.db, Prices: e.cfg.Prices(), Log: e.log}
+	return &ingest.Importer{Store: e.db, Prices: e.prices, Log: e.log}
 }
 
 // runDaemon imports everything once, then waits for a signal.
@@ -166,7 +168,7 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	defer e.db.Close()
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := contextOf(c)
 	defer stop()
 	e.log.Info("importing", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB)
 	st, err := e.importer().ImportTree(ctx, e.cfg.ClaudeDir)

@@ -214,6 +214,8 @@ func (im *Importer) consume(b *batch, line []byte, state *store.FileState, st *S
 }
 
 func (im *Importer) flush(ctx context.Context, b *batch, state *store.FileState) error {
+	// The file may have grown while it was read.
+	state.Size = max(state.Size, state.Offset)
 	sb := b.build()
 	sb.File = *state
 	return im.Store.Apply(ctx, sb)
