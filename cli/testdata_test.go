@@ -1,15 +1,13 @@
 package cli
 
 import (
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/claude-insights/insights/internal/golden"
+)
 
 // testdataDir is the repository's own fake Claude directory, covering every
 // record type and gotcha; testdata/claude/EXPECTED.md derives the numbers.
@@ -48,7 +46,7 @@ func TestTestdataUsageDaily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "usage-daily.json", out)
+	golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.json"), out)
 	u := decodeUsage(t, "daily", out)
 	type want struct{ in, out, cw, cr int64 }
 	wantDays := map[string]want{
@@ -120,49 +118,5 @@ func TestTestdataUsageTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "usage-daily.txt", out)
-}
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden file (run go test -update to create): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n got:\n%s\nwant:\n%s", name, got, want)
-	}
-}
-
-func TestPricingOverrideRepricesStoredUsage(t *testing.T) {
-	db, _ := importTestdata(t)
-	cfg := filepath.Join(t.TempDir(), "config.toml")
-	writeFile(t, cfg, "[pricing.\"claude-mystery-9\"]\ninput = 1000000.0\n")
-	out, err := run(t, "--db", db, "--config", cfg, "usage", "--json", "--timezone", "UTC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := decodeUsage(t, "daily", out)
-	if math.Abs(u.Totals.TotalCost-20.34775) > 1e-9 || strings.Contains(out, "unpricedModels") {
-		t.Errorf("with a price for claude-mystery-9: cost %v, output:\n%s", u.Totals.TotalCost, out)
-	}
-	// Back to the built-in prices: the stored costs follow.
-	out, err = run(t, "--db", db, "usage", "--json", "--timezone", "UTC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u := decodeUsage(t, "daily", out); math.Abs(u.Totals.TotalCost-0.34775) > 1e-9 {
-		t.Errorf("back to built-in prices: cost %v", u.Totals.TotalCost)
-	}
+	golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.txt"), out)
 }

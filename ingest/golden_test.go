@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 	"testing"
 
 	"github.com/claude-insights/insights/ingest"
+	"github.com/claude-insights/insights/internal/golden"
 	"github.com/claude-insights/insights/store"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var claudeDir = filepath.Join("..", "testdata", "claude")
 
@@ -33,11 +31,6 @@ func describe(r *ingest.Record) string {
 	if r.Model != "" {
 		fmt.Fprintf(&b, " model=%s msg=%s req=%s", r.Model, r.MessageID, r.RequestID)
 	}
-	for name, on := range map[string]bool{"sidechain": r.IsSidechain, "meta": r.IsMeta, "compact-summary": r.IsCompactSummary, "api-error": r.IsAPIError} {
-		if on {
-			fmt.Fprintf(&b, " %s", name)
-		}
-	}
 	if u := r.Usage; u != nil {
 		fmt.Fprintf(&b, " usage=%d/%d/%d+%d/%d", u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead)
 	}
@@ -52,6 +45,18 @@ func describe(r *ingest.Record) string {
 			t = t[:40] + "…"
 		}
 		fmt.Fprintf(&b, " text=%q", t)
+	}
+	var flags []string
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"api-error", r.IsAPIError}, {"compact-summary", r.IsCompactSummary}, {"meta", r.IsMeta}, {"sidechain", r.IsSidechain}} {
+		if f.on {
+			flags = append(flags, f.name)
+		}
+	}
+	if len(flags) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(flags, " "))
 	}
 	if r.Nested != nil {
 		fmt.Fprintf(&b, "\n    nested: agent=%s %s", r.Nested.AgentID, describe(r.Nested))
@@ -93,44 +98,7 @@ func TestParseGolden(t *testing.T) {
 		}
 		f.Close()
 	}
-	got := out.String()
-	// Map iteration order must not leak into the golden file.
-	got = normalizeFlags(got)
-	path := filepath.Join("..", "testdata", "golden", "records.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden file (go test -update creates it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("parsed records differ from %s (go test -update rewrites it):\n%s", path, got)
-	}
-}
-
-// normalizeFlags sorts the flag words that describe prints from a map.
-func normalizeFlags(s string) string {
-	flags := []string{" api-error", " compact-summary", " meta", " sidechain"}
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		var found []string
-		for _, f := range flags {
-			if strings.Contains(l, f+" ") || strings.HasSuffix(l, f) {
-				found = append(found, f)
-				l = strings.Replace(l, f, "", 1)
-			}
-		}
-		slices.Sort(found)
-		if len(found) > 0 {
-			l += " [" + strings.TrimSpace(strings.Join(found, "")) + "]"
-		}
-		lines[i] = l
-	}
-	return strings.Join(lines, "\n")
+	golden.Check(t, filepath.Join("..", "testdata", "golden", "records.txt"), out.String())
 }
 
 // TestImportOrderDoesNotMatter imports the testdata files one by one in

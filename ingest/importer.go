@@ -192,10 +192,10 @@ func (im *Importer) readFrom(ctx context.Context, r *bufio.Reader, state *store.
 }
 
 func (im *Importer) consume(b *batch, line []byte, state *store.FileState, st *Stats) {
-	if len(bytes.TrimSpace(bytes.TrimPrefix(line, utf8BOM))) == 0 {
+	rec, err := Parse(line)
+	if errors.Is(err, ErrBlank) {
 		return
 	}
-	rec, err := Parse(line)
 	if err != nil {
 		state.Broken++
 		le := LineError{Path: state.Path, Line: state.Lines, Err: err}

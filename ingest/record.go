@@ -79,6 +79,10 @@ func (r *Record) Billable() bool {
 	return r.Type == TypeAssistant && r.Usage != nil && r.Model != SyntheticModel
 }
 
+// ErrBlank is returned for lines holding only white space (or a BOM); they
+// are skipped, not counted as broken.
+var ErrBlank = errors.New("blank line")
+
 // ErrNotObject is returned for lines that are valid JSON but not an object.
 var ErrNotObject = errors.New("line is not a JSON object")
 
@@ -149,7 +153,7 @@ type contentBlock struct {
 func Parse(b []byte) (*Record, error) {
 	b = bytes.TrimSpace(bytes.TrimPrefix(b, utf8BOM))
 	if len(b) == 0 {
-		return nil, errors.New("blank line")
+		return nil, ErrBlank
 	}
 	if b[0] != '{' {
 		if json.Valid(b) {
