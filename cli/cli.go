@@ -70,6 +70,7 @@ func New(version string) *cli.App {
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
 			usageCommand(),
+			serviceCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -181,7 +182,7 @@ func runDaemon(c *cli.Context) error {
 	if st != nil {
 		e.log.Info("imported", "files", st.Files, "read", st.FilesRead, "lines", st.Lines)
 		if st.Broken > 0 {
-			e.log.Warn("skipped broken lines", "count", st.Broken, "first", st.Errors[0].Error())
+			e.log.Warn("skipped lines", "count", st.Broken, "first", st.Errors[0].Error())
 		}
 	}
 	<-ctx.Done()

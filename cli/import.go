@@ -37,16 +37,14 @@ func importCommand() *cli.Command {
 			ctx, stop := contextOf(c)
 			defer stop()
 			im := e.importer()
+			var bar *progressBar
 			if isTerminal(c.App.ErrWriter) {
-				im.Progress = func(done, total int, st *ingest.Stats) {
-					fmt.Fprintf(c.App.ErrWriter, "\rimporting %d/%d files, %.1f MB", done, total, float64(st.Bytes)/1e6)
-				}
+				bar = newProgressBar(c.App.ErrWriter)
+				im.Progress = bar.update
 			}
 			start := time.Now()
 			st, err := im.ImportTree(ctx, dir)
-			if im.Progress != nil {
-				fmt.Fprintln(c.App.ErrWriter)
-			}
+			bar.finish()
 			if st != nil {
 				printImportStats(c.App.Writer, dir, st, time.Since(start))
 			}
@@ -56,28 +54,80 @@ func importCommand() *cli.Command {
 }
 
 func printImportStats(w io.Writer, dir string, st *ingest.Stats, took time.Duration) {
-	fmt.Fprintf(w, "Imported %s: %d files (%d with new data), %d lines, %.1f MB in %s.\n",
-		dir, st.Files, st.FilesRead, st.Lines, float64(st.Bytes)/1e6, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "Imported %s: %d files (%d with new data), %d lines, %s in %s (%s/s).\n",
+		dir, st.Files, st.FilesRead, st.Lines, megabytes(st.Bytes), took.Round(time.Millisecond),
+		megabytes(int64(float64(st.Bytes)/max(took.Seconds(), 1e-3))))
 	if len(st.Types) > 0 {
-		kinds := make([]string, 0, len(st.Types))
-		for k := range st.Types {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		parts := make([]string, len(kinds))
-		for i, k := range kinds {
-			parts[i] = fmt.Sprintf("%s %d", k, st.Types[k])
-		}
-		fmt.Fprintf(w, "Records: %s.\n", strings.Join(parts, ", "))
+		fmt.Fprintf(w, "Records: %s.\n", counts(st.Types))
+	}
+	fmt.Fprintf(w, "Sessions added or updated: %d.\n", st.Sessions())
+	if st.Gone > 0 {
+		fmt.Fprintf(w, "Deleted since imported: %d files (what was imported from them stays).\n", st.Gone)
 	}
 	if st.Broken > 0 {
-		fmt.Fprintf(w, "Skipped %d broken lines:\n", st.Broken)
+		fmt.Fprintf(w, "Skipped %d: %s.\n", st.Broken, counts(st.Reasons))
 		for _, e := range st.Errors {
 			fmt.Fprintf(w, "  %v\n", e)
 		}
 		if n := st.Broken - int64(len(st.Errors)); n > 0 {
-			fmt.Fprintf(w, "  ... and %d more\n", n)
+			fmt.Fprintf(w, "  ... and %d more (insights status lists the newest)\n", n)
 		}
+	}
+}
+
+// counts formats a count per name, by name.
+func counts(m map[string]int64) string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+// progressBar draws an import's progress on a terminal, at most ten times a
+// second.
+type progressBar struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, start: time.Now()} }
+
+func (p *progressBar) update(done, total int64, _ *ingest.Stats) {
+	now := time.Now()
+	if now.Sub(p.last) < 100*time.Millisecond && done < total {
+		return
+	}
+	p.last = now
+	const width = 30
+	frac := 1.0
+	if total > 0 {
+		frac = float64(done) / float64(total)
+	}
+	filled := int(frac * width)
+	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3)
+	eta := ""
+	if rate > 0 && done < total {
+		eta = " ETA " + time.Duration(float64(total-done)/rate*float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "\r%3.0f%% [%s%s] %s / %s  %s/s%s   ", frac*100, strings.Repeat("=", filled),
+		strings.Repeat(" ", width-filled), megabytes(done), megabytes(total), megabytes(int64(rate)), eta)
+	p.drawn = true
+}
+
+// finish ends the bar's line; a nil bar does nothing.
+func (p *progressBar) finish() {
+	if p != nil && p.drawn {
+		fmt.Fprintln(p.w)
 	}
 }
 

@@ -26,7 +26,7 @@ func importTestdata(t *testing.T) (db, out string) {
 
 func TestTestdataImport(t *testing.T) {
 	db, out := importTestdata(t)
-	for _, want := range []string{"4 files (4 with new data)", "Skipped 1 broken lines", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
+	for _, want := range []string{"4 files (4 with new data)", "Skipped 1: not JSON 1.", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("import output lacks %q:\n%s", want, out)
 		}

@@ -15,6 +15,7 @@ type batch struct {
 	order    []string
 	messages []store.Message
 	usage    []store.Usage
+	skipped  []store.Skipped
 }
 
 func newBatch(prices *pricing.Table, fallbackSession string) *batch {
@@ -120,7 +121,7 @@ func (b *batch) addUsage(r *Record, sid, path string, lineNo int64) {
 }
 
 func (b *batch) build() *store.Batch {
-	sb := &store.Batch{Messages: b.messages, Usage: b.usage}
+	sb := &store.Batch{Messages: b.messages, Usage: b.usage, Skipped: b.skipped}
 	for _, id := range b.order {
 		sb.Sessions = append(sb.Sessions, *b.sessions[id])
 	}

@@ -67,7 +67,7 @@ func describe(r *ingest.Record) string {
 // TestParseGolden parses every line of the testdata transcripts and compares
 // what the parser made of each with testdata/golden/records.txt.
 func TestParseGolden(t *testing.T) {
-	files, err := ingest.Transcripts(claudeDir)
+	files, _, err := ingest.Transcripts(claudeDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestParseGolden(t *testing.T) {
 // TestImportOrderDoesNotMatter imports the testdata files one by one in
 // several orders and expects the same usage every time.
 func TestImportOrderDoesNotMatter(t *testing.T) {
-	files, err := ingest.Transcripts(claudeDir)
+	files, _, err := ingest.Transcripts(claudeDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/claude-insights/insights/pricing"
 	"github.com/claude-insights/insights/store"
@@ -22,8 +25,18 @@ import (
 // DefaultBatchLines is how many lines go into one transaction.
 const DefaultBatchLines = 2000
 
-// maxReportedErrors caps the broken lines kept in Stats; all are counted.
+// DefaultMaxLineBytes is the longest line imported; longer ones are skipped
+// without being held in memory.
+const DefaultMaxLineBytes = 64 << 20
+
+// headSize is how many leading bytes of a file identify its content.
+const headSize = 4096
+
+// maxReportedErrors caps the skipped lines kept in Stats; all are counted.
 const maxReportedErrors = 100
+
+// maxDetail caps the length of the detail kept for a skipped line.
+const maxDetail = 300
 
 // Importer reads transcript files into a store.Driver. Each file is read from
 // where the previous import stopped.
@@ -33,18 +46,33 @@ type Importer struct {
 	Log    *slog.Logger
 	// BatchLines is the number of lines per transaction (DefaultBatchLines if 0).
 	BatchLines int
-	// Progress, if set, is called after each file of a tree.
-	Progress func(done, total int, st *Stats)
+	// MaxLineBytes is the longest line imported (DefaultMaxLineBytes if 0).
+	MaxLineBytes int
+	// Progress, if set, is called as bytes are read: done of total bytes
+	// that a tree import found new.
+	Progress func(done, total int64, st *Stats)
+	// Now is the clock (time.Now if nil).
+	Now func() time.Time
+
+	done, total int64 // progress of the current tree import
 }
 
-// LineError is a line that could not be parsed.
+// LineError is a line (Line ≥ 1) or a whole file (Line 0) that was skipped.
 type LineError struct {
 	Path string
-	Line int64 // 1-based
+	Line int64
 	Err  error
 }
 
-func (e LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err) }
+func (e LineError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %v", e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %v", e.Path, e.Line, e.Err)
+}
+
+// Reason is why the line was skipped.
+func (e LineError) Reason() string { return Reason(e.Err) }
 
 // Stats counts what an import read.
 type Stats struct {
@@ -54,14 +82,34 @@ type Stats struct {
 	Lines     int64 // lines read, blank ones included
 	// Types counts records by type; progress records by "progress/<data.type>".
 	Types map[string]int64
-	// Broken counts the lines skipped because they could not be parsed;
+	// Broken counts the lines and files skipped, Reasons the same by reason;
 	// Errors holds the first of them.
-	Broken int64
-	Errors []LineError
+	Broken  int64
+	Reasons map[string]int64
+	Errors  []LineError
+	// Gone counts tracked files found deleted.
+	Gone     int
+	sessions map[string]bool
+}
+
+// Sessions is the number of sessions the import added to or changed.
+func (s *Stats) Sessions() int { return len(s.sessions) }
+
+func (s *Stats) init() {
+	if s.Types == nil {
+		s.Types = map[string]int64{}
+	}
+	if s.Reasons == nil {
+		s.Reasons = map[string]int64{}
+	}
+	if s.sessions == nil {
+		s.sessions = map[string]bool{}
+	}
 }
 
 func (s *Stats) broken(e LineError) {
 	s.Broken++
+	s.Reasons[e.Reason()]++
 	if len(s.Errors) < maxReportedErrors {
 		s.Errors = append(s.Errors, e)
 	}
@@ -69,18 +117,17 @@ func (s *Stats) broken(e LineError) {
 
 // Transcripts lists the transcript files under a Claude directory: every
 // *.jsonl below its projects/ folder, or below dir itself when it has none.
-func Transcripts(dir string) ([]string, error) {
-	root := filepath.Join(dir, "projects")
-	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		root = dir
-	}
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+// Folders that cannot be read are returned as problems; they do not stop the
+// others.
+func Transcripts(dir string) (files []string, problems []LineError, err error) {
+	root := transcriptRoot(dir)
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if path == root {
 				return err
 			}
-			return nil // an unreadable folder does not stop the others
+			problems = append(problems, LineError{Path: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err))})
+			return nil
 		}
 		if !d.IsDir() && strings.HasSuffix(d.Name(), ".jsonl") {
 			files = append(files, path)
@@ -88,135 +135,354 @@ func Transcripts(dir string) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list transcripts in %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("list transcripts in %s: %w", dir, err)
 	}
 	sort.Strings(files)
-	return files, nil
+	return files, problems, nil
 }
 
-// ImportTree imports every transcript under a Claude directory.
-func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) {
-	files, err := Transcripts(dir)
-	if err != nil {
-		return nil, err
+func transcriptRoot(dir string) string {
+	root := filepath.Join(dir, "projects")
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return dir
 	}
-	st := &Stats{Types: map[string]int64{}}
-	for i, path := range files {
+	return root
+}
+
+// unwrapPath drops the path an fs error repeats, since reports name it already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ImportTree imports every transcript under a Claude directory and marks
+// tracked files under it that were deleted as gone.
+func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) {
+	st := &Stats{}
+	st.init()
+	files, problems, err := Transcripts(dir)
+	if err != nil {
+		return st, err
+	}
+	for _, p := range problems {
+		if err := im.skipFile(ctx, p.Path, p.Err, st); err != nil {
+			return st, err
+		}
+	}
+	tracked, err := im.Store.Files(ctx)
+	if err != nil {
+		return st, err
+	}
+	known := make(map[string]store.FileState, len(tracked))
+	for _, f := range tracked {
+		known[f.Path] = f
+	}
+	im.done, im.total = 0, 0
+	for _, path := range files {
+		if fi, err := os.Stat(path); err == nil {
+			if prev, ok := known[path]; !ok || !unchanged(prev, fi) {
+				im.total += max(0, fi.Size()-prev.Offset)
+			}
+		}
+	}
+	for _, path := range files {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
 		if err := im.ImportFile(ctx, path, st); err != nil {
 			return st, err
 		}
-		if im.Progress != nil {
-			im.Progress(i+1, len(files), st)
-		}
 	}
-	return st, nil
+	return st, im.markGone(ctx, transcriptRoot(dir), files, tracked, st)
 }
 
-// ImportFile imports what is new in one transcript file.
-func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) error {
-	if st.Types == nil {
-		st.Types = map[string]int64{}
+// markGone records tracked files below root that no longer exist.
+func (im *Importer) markGone(ctx context.Context, root string, files []string, tracked []store.FileState, st *Stats) error {
+	present := make(map[string]bool, len(files))
+	for _, f := range files {
+		present[f] = true
 	}
+	prefix := filepath.Clean(root) + string(filepath.Separator)
+	var gone []string
+	for _, f := range tracked {
+		if present[f.Path] || !f.GoneAt.IsZero() || !strings.HasPrefix(f.Path, prefix) {
+			continue
+		}
+		if _, err := os.Lstat(f.Path); errors.Is(err, fs.ErrNotExist) {
+			gone = append(gone, f.Path)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	st.Gone += len(gone)
+	return im.Store.MarkGone(ctx, gone, im.now())
+}
+
+// ImportFile imports what is new in one transcript file. A file that cannot
+// be read is recorded as skipped, not returned as an error: errors are those
+// of the database or of ctx.
+func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) error {
+	st.init()
 	st.Files++
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // deleted since it was listed; a later scan marks it gone
+	}
 	if err != nil {
-		return fmt.Errorf("import %s: %w", path, err)
+		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+	}
+	if !fi.Mode().IsRegular() {
+		return im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
 	}
 	prev, seen, err := im.Store.FileState(ctx, path)
 	if err != nil {
 		return err
 	}
-	if seen && fi.Size() == prev.Size && prev.Offset == prev.Size {
+	if seen && unchanged(prev, fi) {
 		return nil
 	}
-	state := store.FileState{Path: path}
-	if seen && fi.Size() >= prev.Offset {
-		state = prev
-	}
-	state.Size = fi.Size()
-	state.ModTime = fi.ModTime().UTC()
-
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("import %s: %w", path, err)
+		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+	}
+	state, reset := resume(f, path, prev, seen, fi)
+	state.Size = fi.Size()
+	state.ModTime = fi.ModTime().UTC()
 	if _, err := f.Seek(state.Offset, io.SeekStart); err != nil {
-		return fmt.Errorf("import %s: seek to %d: %w", path, state.Offset, err)
+		return im.skipFile(ctx, path, fmt.Errorf("%w: seek to %d: %v", ErrUnreadable, state.Offset, err), st)
 	}
 	st.FilesRead++
-	return im.readFrom(ctx, bufio.NewReaderSize(f, 256<<10), &state, st)
+	if im.Log != nil && reset {
+		im.Log.Info("file replaced: reading it again from the start", "file", path)
+	}
+	fr := &fileRead{im: im, f: f, state: state, reset: reset, st: st}
+	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
 }
 
-// readFrom consumes complete lines from r, writing a batch every BatchLines
-// lines and at the end. The last line counts as complete without its newline
-// only when it is valid JSON: a line still being written never is.
-func (im *Importer) readFrom(ctx context.Context, r *bufio.Reader, state *store.FileState, st *Stats) error {
+// unchanged reports whether a file is exactly as it was when last read.
+func unchanged(prev store.FileState, fi fs.FileInfo) bool {
+	dev, ino := fileID(fi)
+	return prev.GoneAt.IsZero() && prev.Dev == dev && prev.Inode == ino &&
+		prev.Size == fi.Size() && prev.ModTime.UnixMilli() == fi.ModTime().UnixMilli()
+}
+
+// resume decides where to continue reading a file: after the last line
+// consumed, or from the start when the path now names another file, the file
+// shrank below what was read, or its first bytes changed.
+func resume(f *os.File, path string, prev store.FileState, seen bool, fi fs.FileInfo) (store.FileState, bool) {
+	dev, ino := fileID(fi)
+	fresh := store.FileState{Path: path, Dev: dev, Inode: ino}
+	switch {
+	case !seen:
+		return fresh, false
+	case prev.Inode != 0 && (prev.Dev != dev || prev.Inode != ino),
+		fi.Size() < prev.Offset,
+		prev.HeadLen > 0 && headHash(f, prev.HeadLen) != prev.HeadHash:
+		return fresh, true
+	}
+	prev.Dev, prev.Inode = dev, ino
+	return prev, false
+}
+
+// headHash is the hex SHA-256 of the first n bytes of f, or "" if they
+// cannot be read.
+func headHash(f *os.File, n int64) string {
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
+}
+
+// skipFile counts and records a file that could not be read.
+func (im *Importer) skipFile(ctx context.Context, path string, err error, st *Stats) error {
+	le := LineError{Path: path, Err: err}
+	st.broken(le)
+	if im.Log != nil {
+		im.Log.Warn("skipped file", "file", path, "err", err)
+	}
+	return im.Store.SkipFile(ctx, store.Skipped{Path: path, Reason: le.Reason(), Detail: detail(err), At: im.now()})
+}
+
+func (im *Importer) now() time.Time {
+	if im.Now != nil {
+		return im.Now()
+	}
+	return time.Now()
+}
+
+func detail(err error) string {
+	s := err.Error()
+	if len(s) > maxDetail {
+		s = s[:maxDetail] + "…"
+	}
+	return s
+}
+
+// fileRead is the import of the new part of one file.
+type fileRead struct {
+	im    *Importer
+	f     *os.File
+	state store.FileState
+	reset bool // the first batch says the file is read again from the start
+	st    *Stats
+	b     *batch
+}
+
+// run consumes complete lines, writing a batch every BatchLines lines and at
+// the end. The last line counts as complete without its newline only when it
+// is valid JSON: a line still being written never is.
+func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
+	im := fr.im
 	batchLines := im.BatchLines
 	if batchLines <= 0 {
 		batchLines = DefaultBatchLines
 	}
-	fallback := strings.TrimSuffix(filepath.Base(state.Path), ".jsonl")
-	b := newBatch(im.Prices, fallback)
+	limit := im.MaxLineBytes
+	if limit <= 0 {
+		limit = DefaultMaxLineBytes
+	}
+	fallback := strings.TrimSuffix(filepath.Base(fr.state.Path), ".jsonl")
+	fr.b = newBatch(im.Prices, fallback)
 	pending := 0
 	for {
-		line, err := r.ReadBytes('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read %s at offset %d: %w", state.Path, state.Offset, err)
+		line, n, complete, err := readLine(r, limit)
+		if err != nil {
+			return fr.failed(ctx, err)
 		}
-		eof := err != nil
-		if eof && (len(line) == 0 || !json.Valid(bytes.TrimPrefix(line, utf8BOM))) {
-			break
+		if !complete && (n == 0 || line == nil || !json.Valid(bytes.TrimPrefix(line, utf8BOM))) {
+			break // an incomplete last line waits for its newline
 		}
-		state.Offset += int64(len(line))
-		state.Lines++
-		st.Lines++
-		st.Bytes += int64(len(line))
+		fr.state.Offset += n
+		fr.state.Lines++
+		fr.st.Lines++
+		fr.st.Bytes += n
+		im.done += n
 		pending++
-		im.consume(b, line, state, st)
-		if pending >= batchLines || eof {
-			if err := im.flush(ctx, b, state); err != nil {
+		if line == nil {
+			fr.skip(fmt.Errorf("%w: %d bytes", ErrTooLong, n))
+		} else {
+			fr.consume(line)
+		}
+		if pending >= batchLines {
+			if err := fr.flush(ctx); err != nil {
 				return err
 			}
-			b = newBatch(im.Prices, fallback)
 			pending = 0
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		if eof {
-			return nil
+		if !complete {
+			break
 		}
 	}
-	return im.flush(ctx, b, state)
+	// Even with nothing consumed, the file's new size and time are recorded,
+	// so that the next import finds it unchanged.
+	return fr.flush(ctx)
 }
 
-func (im *Importer) consume(b *batch, line []byte, state *store.FileState, st *Stats) {
+// failed records a read error in the middle of a file: what was read so far
+// is kept, the rest waits for the next import.
+func (fr *fileRead) failed(ctx context.Context, err error) error {
+	if ferr := fr.flush(ctx); ferr != nil {
+		return ferr
+	}
+	return fr.im.skipFile(ctx, fr.state.Path, fmt.Errorf("%w: at offset %d: %v", ErrUnreadable, fr.state.Offset, unwrapPath(err)), fr.st)
+}
+
+// readLine reads one line with its newline. n is the number of bytes it
+// spans; a line longer than limit is discarded and returned as nil. complete
+// is false at the end of the file, where the line has no newline (yet).
+func readLine(r *bufio.Reader, limit int) (line []byte, n int64, complete bool, err error) {
+	tooLong := false
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += int64(len(chunk))
+		if !tooLong {
+			if len(line)+len(chunk) > limit {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		switch {
+		case err == nil:
+			return line, n, true, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			if tooLong {
+				return nil, n, false, nil
+			}
+			return line, n, false, nil
+		default:
+			return nil, 0, false, err
+		}
+	}
+}
+
+func (fr *fileRead) consume(line []byte) {
 	rec, err := Parse(line)
 	if errors.Is(err, ErrBlank) {
 		return
 	}
 	if err != nil {
-		state.Broken++
-		le := LineError{Path: state.Path, Line: state.Lines, Err: err}
-		st.broken(le)
-		if im.Log != nil {
-			im.Log.Debug("skipped broken line", "file", le.Path, "line", le.Line, "err", err)
-		}
+		fr.skip(err)
 		return
 	}
 	kind := rec.Type
 	if rec.Type == TypeProgress && rec.Subtype != "" {
 		kind += "/" + rec.Subtype
 	}
-	st.Types[kind]++
-	b.add(rec, state.Path, state.Lines)
+	fr.st.Types[kind]++
+	fr.b.add(rec, fr.state.Path, fr.state.Lines)
 }
 
-func (im *Importer) flush(ctx context.Context, b *batch, state *store.FileState) error {
-	// The file may have grown while it was read.
-	state.Size = max(state.Size, state.Offset)
-	sb := b.build()
-	sb.File = *state
-	return im.Store.Apply(ctx, sb)
+// skip counts the current line as skipped.
+func (fr *fileRead) skip(err error) {
+	fr.state.Broken++
+	le := LineError{Path: fr.state.Path, Line: fr.state.Lines, Err: err}
+	fr.st.broken(le)
+	fr.b.skipped = append(fr.b.skipped, store.Skipped{Path: le.Path, Line: le.Line, Reason: le.Reason(),
+		Detail: detail(err), At: fr.im.now()})
+	if fr.im.Log != nil {
+		fr.im.Log.Debug("skipped line", "file", le.Path, "line", le.Line, "err", err)
+	}
+}
+
+// flush writes the batch with the file's new state. It finishes even when
+// ctx is cancelled, so that an interrupted import stops between
+// transactions, never inside one.
+func (fr *fileRead) flush(ctx context.Context) error {
+	s := &fr.state
+	s.Size = max(s.Size, s.Offset) // the file may have grown while it was read
+	if n := min(s.Offset, headSize); n != s.HeadLen {
+		s.HeadLen, s.HeadHash = n, headHash(fr.f, n)
+	}
+	s.ImportedAt = fr.im.now()
+	sb := fr.b.build()
+	sb.File = *s
+	sb.Reset = fr.reset
+	for _, ss := range sb.Sessions {
+		fr.st.sessions[ss.ID] = true
+	}
+	if err := fr.im.Store.Apply(context.WithoutCancel(ctx), sb); err != nil {
+		return err
+	}
+	fr.reset = false
+	fr.b = newBatch(fr.im.Prices, fr.b.fallback)
+	if fr.im.Progress != nil {
+		fr.im.Progress(fr.im.done, max(fr.im.total, fr.im.done), fr.st)
+	}
+	return nil
 }

@@ -225,7 +225,7 @@ func TestTranscriptsUnderProjects(t *testing.T) {
 	} {
 		writeFile(t, filepath.Join(dir, p), "")
 	}
-	files, err := ingest.Transcripts(dir)
+	files, _, err := ingest.Transcripts(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"github.com/claude-insights/insights/store"
@@ -83,11 +84,33 @@ func (r *Record) Billable() bool {
 // are skipped, not counted as broken.
 var ErrBlank = errors.New("blank line")
 
-// ErrNotObject is returned for lines that are valid JSON but not an object.
-var ErrNotObject = errors.New("line is not a JSON object")
+// Why a line or a file was skipped. Each error Parse or the importer returns
+// wraps one of them; its text is the reason reported to the user.
+var (
+	ErrNotJSON      = errors.New("not JSON")
+	ErrNotUTF8      = errors.New("not UTF-8")
+	ErrBinary       = errors.New("binary data")
+	ErrNotObject    = errors.New("not a JSON object")
+	ErrNoType       = errors.New("no type")
+	ErrBadField     = errors.New("field of the wrong type")
+	ErrMissingField = errors.New("missing field")
+	ErrTooLong      = errors.New("line too long")
+	ErrUnreadable   = errors.New("unreadable")
+	ErrNotFile      = errors.New("not a regular file")
+)
 
-// ErrNoType is returned for objects without a "type" field.
-var ErrNoType = errors.New("record has no type")
+var reasons = []error{ErrNotJSON, ErrNotUTF8, ErrBinary, ErrNotObject, ErrNoType, ErrBadField,
+	ErrMissingField, ErrTooLong, ErrNotFile, ErrUnreadable}
+
+// Reason names why err made a line or a file be skipped.
+func Reason(err error) string {
+	for _, r := range reasons {
+		if errors.Is(err, r) {
+			return r.Error()
+		}
+	}
+	return ErrUnreadable.Error()
+}
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
@@ -155,15 +178,25 @@ func Parse(b []byte) (*Record, error) {
 	if len(b) == 0 {
 		return nil, ErrBlank
 	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return nil, ErrBinary
+	}
+	if !utf8.Valid(b) {
+		return nil, ErrNotUTF8
+	}
 	if b[0] != '{' {
 		if json.Valid(b) {
 			return nil, ErrNotObject
 		}
-		return nil, errors.New("invalid JSON")
+		return nil, ErrNotJSON
 	}
 	var l line
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %s is %s, want %s", ErrBadField, fieldName(te), te.Value, te.Type)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
 	}
 	if l.Type == "" {
 		return nil, ErrNoType
@@ -201,12 +234,15 @@ func fromLine(l *line) (*Record, error) {
 	if l.Timestamp != "" {
 		ts, err := time.Parse(time.RFC3339Nano, l.Timestamp)
 		if err != nil {
-			return nil, fmt.Errorf("timestamp %q: %w", l.Timestamp, err)
+			return nil, fmt.Errorf("%w: timestamp %q is not a time", ErrBadField, l.Timestamp)
 		}
 		r.Timestamp = ts.UTC()
 	}
 	switch l.Type {
 	case TypeUser, TypeAssistant:
+		if len(l.Message) == 0 || string(l.Message) == "null" {
+			return nil, fmt.Errorf("%w: message", ErrMissingField)
+		}
 		m, err := decodeMessage(l.Message)
 		if err != nil {
 			return nil, err
@@ -275,11 +311,15 @@ func decodeMessage(raw json.RawMessage) (*apiMessage, error) {
 		return nil, nil
 	}
 	if raw[0] != '{' {
-		return nil, errors.New("message is not a JSON object")
+		return nil, fmt.Errorf("%w: message is not an object", ErrBadField)
 	}
 	var m apiMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("message: %w", err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: message.%s is %s, want %s", ErrBadField, fieldName(te), te.Value, te.Type)
+		}
+		return nil, fmt.Errorf("%w: message: %v", ErrNotJSON, err)
 	}
 	return &m, nil
 }
@@ -331,4 +371,12 @@ func contentText(raw json.RawMessage) string {
 		return sb.String()
 	}
 	return ""
+}
+
+// fieldName is the dotted JSON path of the field a type error is about.
+func fieldName(te *json.UnmarshalTypeError) string {
+	if te.Field == "" {
+		return "a field"
+	}
+	return te.Field
 }

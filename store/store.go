@@ -5,6 +5,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Driver is a database holding imported transcripts.
@@ -15,6 +16,16 @@ type Driver interface {
 	// Apply writes one batch of imported rows together with the file's new
 	// state, in one transaction: either all of it lands or none does.
 	Apply(ctx context.Context, b *Batch) error
+	// SkipFile records that a whole file could not be read (s.Line is 0);
+	// the record is cleared by the next successful Apply of that path.
+	SkipFile(ctx context.Context, s Skipped) error
+	// Files lists the state of every tracked file, by path.
+	Files(ctx context.Context) ([]FileState, error)
+	// MarkGone records that tracked files no longer exist. What was
+	// imported from them stays.
+	MarkGone(ctx context.Context, paths []string, at time.Time) error
+	// Status sums up the database, with the newest recent skipped lines.
+	Status(ctx context.Context, recent int) (Status, error)
 	// Reprice recomputes the cost of every usage row with cost, unless the
 	// stored costs were already computed with prices of this fingerprint.
 	// It reports whether it recomputed.

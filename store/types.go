@@ -14,12 +14,55 @@ type FileState struct {
 	// Broken counts the lines that could not be parsed.
 	Broken  int64
 	ModTime time.Time
+	// Dev and Inode identify the file on its device: a path that now names
+	// another file is read again from the start.
+	Dev, Inode uint64
+	// HeadHash is the hex SHA-256 of the first HeadLen bytes: a file whose
+	// first bytes changed was replaced and is read again from the start.
+	HeadLen  int64
+	HeadHash string
+	// ImportedAt is when the file was last read; GoneAt, when it was found
+	// deleted (zero while it exists).
+	ImportedAt time.Time
+	GoneAt     time.Time
+}
+
+// Skipped is a line, or a whole file (Line 0), that could not be imported.
+type Skipped struct {
+	Path   string
+	Line   int64 // 1-based; 0 for the whole file
+	Reason string
+	Detail string
+	At     time.Time
+}
+
+// Status sums up what a database holds and how its imports went.
+type Status struct {
+	// Size is the database's size in bytes.
+	Size int64
+	// Files counts the transcript files tracked; FilesGone those deleted since.
+	Files, FilesGone int64
+	// Sessions counts sessions; SessionsOnlyHere those whose transcript files
+	// are all gone, so that the database holds their only copy.
+	Sessions, SessionsOnlyHere int64
+	// FirstAt is the start of the oldest session; LastImport the time of
+	// the latest read of any file.
+	FirstAt, LastImport time.Time
+	// Skipped counts the lines and files that could not be imported; Recent
+	// holds the newest of them, newest first.
+	Skipped int64
+	Recent  []Skipped
 }
 
 // Batch is a set of rows imported from one file, written atomically with the
 // file's new state.
 type Batch struct {
-	File     FileState
+	File FileState
+	// Reset says the file is being read again from its start: what was
+	// recorded as skipped in it is forgotten (its imported rows stay).
+	Reset bool
+	// Skipped lists the lines of this batch that could not be imported.
+	Skipped  []Skipped
 	Sessions []Session
 	Messages []Message
 	Usage    []Usage

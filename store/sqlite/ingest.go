@@ -12,18 +12,28 @@ import (
 
 // FileState returns the import state of one transcript file.
 func (db *DB) FileState(ctx context.Context, path string) (store.FileState, bool, error) {
-	const q = `SELECT size, offset, lines, broken, mod_time FROM ingest_files WHERE path = ?`
-	s := store.FileState{Path: path}
-	var mod int64
-	err := db.r.QueryRowContext(ctx, q, path).Scan(&s.Size, &s.Offset, &s.Lines, &s.Broken, &mod)
+	s, err := scanFile(db.r.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM ingest_files WHERE path = ?`, path))
 	if errors.Is(err, sql.ErrNoRows) {
-		return s, false, nil
+		return store.FileState{Path: path}, false, nil
 	}
 	if err != nil {
 		return s, false, fmt.Errorf("file state of %s: %w", path, err)
 	}
-	s.ModTime = time.UnixMilli(mod).UTC()
 	return s, true, nil
+}
+
+const fileColumns = `path, size, offset, lines, broken, mod_time, dev, inode, head_len, head_hash, imported_at, gone_at`
+
+func scanFile(row interface{ Scan(...any) error }) (store.FileState, error) {
+	var s store.FileState
+	var mod, imported int64
+	var gone sql.NullInt64
+	err := row.Scan(&s.Path, &s.Size, &s.Offset, &s.Lines, &s.Broken, &mod, &s.Dev, &s.Inode,
+		&s.HeadLen, &s.HeadHash, &imported, &gone)
+	s.ModTime = time.UnixMilli(mod).UTC()
+	s.ImportedAt = fromMillis(sql.NullInt64{Int64: imported, Valid: imported != 0})
+	s.GoneAt = fromMillis(gone)
+	return s, err
 }
 
 // Apply writes a batch and the file's state in one transaction.
@@ -43,6 +53,9 @@ func (db *DB) Apply(ctx context.Context, b *store.Batch) error {
 }
 
 func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	if b.File.Path == "" {
+		return errors.New("batch names no file")
+	}
 	touched := map[string]bool{}
 	quarters := map[quarter]bool{}
 	if err := upsertSessions(ctx, tx, b.Sessions, touched); err != nil {
@@ -60,14 +73,119 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 	if err := refreshSessions(ctx, tx, touched); err != nil {
 		return err
 	}
-	const q = `INSERT INTO ingest_files (path, size, offset, lines, broken, mod_time) VALUES (?, ?, ?, ?, ?, ?)
+	if err := linkFiles(ctx, tx, b); err != nil {
+		return err
+	}
+	if err := saveSkipped(ctx, tx, b); err != nil {
+		return err
+	}
+	const q = `INSERT INTO ingest_files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
 		ON CONFLICT (path) DO UPDATE SET size = excluded.size, offset = excluded.offset,
-			lines = excluded.lines, broken = excluded.broken, mod_time = excluded.mod_time`
+			lines = excluded.lines, broken = excluded.broken, mod_time = excluded.mod_time,
+			dev = excluded.dev, inode = excluded.inode, head_len = excluded.head_len,
+			head_hash = excluded.head_hash, imported_at = excluded.imported_at, gone_at = NULL`
 	f := b.File
-	if _, err := tx.ExecContext(ctx, q, f.Path, f.Size, f.Offset, f.Lines, f.Broken, f.ModTime.UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, q, f.Path, f.Size, f.Offset, f.Lines, f.Broken, f.ModTime.UnixMilli(),
+		f.Dev, f.Inode, f.HeadLen, f.HeadHash, millis(f.ImportedAt)); err != nil {
 		return fmt.Errorf("save file state: %w", err)
 	}
 	return nil
+}
+
+// linkFiles notes which sessions the batch's file holds.
+func linkFiles(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO session_files (session_id, path) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("prepare session files: %w", err)
+	}
+	defer stmt.Close()
+	for _, s := range b.Sessions {
+		if _, err := stmt.ExecContext(ctx, s.ID, b.File.Path); err != nil {
+			return fmt.Errorf("link session %s to its file: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+// saveSkipped records the batch's skipped lines. A reset forgets the lines
+// skipped in the file's earlier content; any read clears a whole-file error.
+func saveSkipped(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	del := `DELETE FROM skipped_lines WHERE path = ? AND line = 0`
+	if b.Reset {
+		del = `DELETE FROM skipped_lines WHERE path = ?`
+	}
+	if _, err := tx.ExecContext(ctx, del, b.File.Path); err != nil {
+		return fmt.Errorf("clear skipped lines: %w", err)
+	}
+	for _, sk := range b.Skipped {
+		if err := insertSkipped(ctx, tx, sk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertSkipped(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, sk store.Skipped) error {
+	const q = `INSERT INTO skipped_lines (path, line, reason, detail, at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (path, line) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, at = excluded.at`
+	if _, err := ex.ExecContext(ctx, q, sk.Path, sk.Line, sk.Reason, sk.Detail, millis(sk.At)); err != nil {
+		return fmt.Errorf("record skipped line %s:%d: %w", sk.Path, sk.Line, err)
+	}
+	return nil
+}
+
+// SkipFile records a file that could not be read.
+func (db *DB) SkipFile(ctx context.Context, sk store.Skipped) error {
+	sk.Line = 0
+	return insertSkipped(ctx, db.w, sk)
+}
+
+// Files lists every tracked file.
+func (db *DB) Files(ctx context.Context) ([]store.FileState, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+fileColumns+` FROM ingest_files ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	defer rows.Close()
+	var fs []store.FileState
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list files: %w", err)
+		}
+		fs = append(fs, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	return fs, nil
+}
+
+// MarkGone records that files were deleted.
+func (db *DB) MarkGone(ctx context.Context, paths []string, at time.Time) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("mark files gone: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	for _, p := range paths {
+		if _, err := tx.ExecContext(ctx, `UPDATE ingest_files SET gone_at = ? WHERE path = ? AND gone_at IS NULL`, millis(at), p); err != nil {
+			return fmt.Errorf("mark %s gone: %w", p, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("mark files gone: %w", err)
+	}
+	return nil
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // upsertSessions merges what a batch saw of each session: the widest time
@@ -97,25 +215,52 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 	return nil
 }
 
-// insertMessages keeps the first copy of each message uuid.
+// insertMessages keeps one copy of each message uuid: of copies in several
+// sessions (a resumed session repeats earlier lines), the one in the smallest
+// session id, so that the result does not depend on the order files are read in.
 func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
-	const q = `INSERT INTO messages (uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
-			is_sidechain, is_meta, is_compact_summary, is_api_error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (uuid) DO NOTHING`
-	stmt, err := tx.PrepareContext(ctx, q)
+	const cols = `session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
+			is_sidechain, is_meta, is_compact_summary, is_api_error, uuid`
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+cols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
-	defer stmt.Close()
+	defer ins.Close()
+	old, err := tx.PrepareContext(ctx, `SELECT session_id FROM messages WHERE uuid = ?`)
+	if err != nil {
+		return fmt.Errorf("prepare messages: %w", err)
+	}
+	defer old.Close()
+	move, err := tx.PrepareContext(ctx, `UPDATE messages SET (`+cols+`) =
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?14`)
+	if err != nil {
+		return fmt.Errorf("prepare messages: %w", err)
+	}
+	defer move.Close()
 	for _, m := range ms {
-		_, err := stmt.ExecContext(ctx, m.UUID, m.SessionID, m.Seq, nullString(m.ParentUUID), m.Type, m.Role,
+		args := []any{m.SessionID, m.Seq, nullString(m.ParentUUID), m.Type, m.Role,
 			nullTime(m.Timestamp), m.Text, nullString(m.Model), nullString(m.AgentID),
-			m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError)
+			m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError, m.UUID}
+		res, err := ins.ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("save message %s: %w", m.UUID, err)
 		}
 		touched[m.SessionID] = true
+		if n, _ := res.RowsAffected(); n > 0 {
+			continue
+		}
+		var prev string
+		if err := old.QueryRowContext(ctx, m.UUID).Scan(&prev); err != nil {
+			return fmt.Errorf("read message %s: %w", m.UUID, err)
+		}
+		if m.SessionID >= prev {
+			continue
+		}
+		if _, err := move.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("move message %s: %w", m.UUID, err)
+		}
+		touched[prev] = true
 	}
 	return nil
 }
