@@ -70,6 +70,7 @@ func New(version string) *cli.App {
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
 			usageCommand(),
+			statusCommand(),
 			serviceCommand(),
 			{
 				Name:  "version",
@@ -159,7 +160,8 @@ func (e *env) importer() *ingest.Importer {
 	return &ingest.Importer{Store: e.db, Prices: e.prices, Log: e.log}
 }
 
-// runDaemon imports everything once, then waits for a signal.
+// runDaemon imports everything, then keeps the database current with what
+// changes under the Claude directory until interrupted.
 func runDaemon(c *cli.Context) error {
 	if c.Args().Present() {
 		return fmt.Errorf("unknown command %q (see insights --help)", c.Args().First())
@@ -169,25 +171,22 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	defer e.db.Close()
+	if !e.cfg.IsPostgres() {
+		release, err := lockDaemon(e.cfg.DB)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	ctx, stop := contextOf(c)
 	defer stop()
-	e.log.Info("importing", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB)
-	st, err := e.importer().ImportTree(ctx, e.cfg.ClaudeDir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		e.log.Warn("no Claude directory yet: nothing to import", "claude_dir", e.cfg.ClaudeDir)
-	case err != nil && ctx.Err() == nil:
-		return err
+	if _, err := os.Stat(e.cfg.ClaudeDir); errors.Is(err, fs.ErrNotExist) {
+		e.log.Warn("no Claude directory yet: it is imported when it appears", "claude_dir", e.cfg.ClaudeDir)
 	}
-	if st != nil {
-		e.log.Info("imported", "files", st.Files, "read", st.FilesRead, "lines", st.Lines)
-		if st.Broken > 0 {
-			e.log.Warn("skipped lines", "count", st.Broken, "first", st.Errors[0].Error())
-		}
-	}
-	<-ctx.Done()
-	e.log.Info("stopping")
-	return nil
+	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB, "rescan", e.cfg.RescanInterval)
+	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, ingest.WatchOptions{Rescan: e.cfg.RescanInterval})
+	e.log.Info("stopped")
+	return err
 }
 
 // contextOf is the command's context, cancelled on interrupt.

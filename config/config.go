@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -34,6 +35,9 @@ type Config struct {
 	Timezone string `toml:"timezone"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `toml:"log_level"`
+	// RescanInterval is how often the daemon checks every transcript for
+	// changes that file-system events missed.
+	RescanInterval time.Duration `toml:"rescan_interval"`
 	// Pricing overrides the embedded price table, by model id.
 	Pricing map[string]pricing.Price `toml:"pricing"`
 }
@@ -45,6 +49,8 @@ func Default() Config {
 		DB:        filepath.Join(dataHome(), "insights", "insights.db"),
 		ClaudeDir: DefaultClaudeDir(),
 		LogLevel:  "info",
+
+		RescanInterval: 30 * time.Second,
 	}
 }
 
@@ -109,6 +115,9 @@ func (c Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.RescanInterval < time.Second {
+		return fmt.Errorf("rescan_interval %s: want at least 1s", c.RescanInterval)
 	}
 	if c.DB == "" {
 		return errors.New("db is empty")

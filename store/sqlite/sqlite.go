@@ -78,6 +78,11 @@ func dsn(path string, extra url.Values) string {
 // migrateUp applies the embedded migrations on a connection of its own,
 // because golang-migrate closes the database it was handed.
 func migrateUp(path string) error {
+	unlock, err := lockFile(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	conn, err := sql.Open("sqlite3", dsn(path, nil))
 	if err != nil {
 		return fmt.Errorf("open %s for migration: %w", path, err)
