@@ -61,6 +61,9 @@ func printImportStats(w io.Writer, dir string, st *ingest.Stats, took time.Durat
 		fmt.Fprintf(w, "Records: %s.\n", counts(st.Types))
 	}
 	fmt.Fprintf(w, "Sessions added or updated: %d.\n", st.Sessions())
+	if st.Reread > 0 {
+		fmt.Fprintf(w, "Replaced since imported: %d files, read again from the start (nothing is counted twice).\n", st.Reread)
+	}
 	if st.Gone > 0 {
 		fmt.Fprintf(w, "Deleted since imported: %d files (what was imported from them stays).\n", st.Gone)
 	}

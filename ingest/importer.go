@@ -87,7 +87,9 @@ type Stats struct {
 	Broken  int64
 	Reasons map[string]int64
 	Errors  []LineError
-	// Gone counts tracked files found deleted.
+	// Reread counts files read again from the start because they were
+	// replaced; Gone, tracked files found deleted.
+	Reread   int
 	Gone     int
 	sessions map[string]bool
 }
@@ -260,8 +262,11 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 		return im.skipFile(ctx, path, fmt.Errorf("%w: seek to %d: %v", ErrUnreadable, state.Offset, err), st)
 	}
 	st.FilesRead++
-	if im.Log != nil && reset {
-		im.Log.Info("file replaced: reading it again from the start", "file", path)
+	if reset {
+		st.Reread++
+		if im.Log != nil {
+			im.Log.Info("file replaced: reading it again from the start", "file", path)
+		}
 	}
 	fr := &fileRead{im: im, f: f, state: state, reset: reset, st: st}
 	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))

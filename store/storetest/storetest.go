@@ -33,6 +33,10 @@ func Run(t *testing.T, open Open) {
 		{"Unpriced", testUnpriced},
 		{"Reprice", testReprice},
 		{"UnicodeAndLargeText", testUnicodeAndLargeText},
+		{"FileIdentity", testFileIdentity},
+		{"MessageCopiesAnyOrder", testMessageCopiesAnyOrder},
+		{"SkippedLines", testSkippedLines},
+		{"GoneFilesAndStatus", testGoneFilesAndStatus},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +106,8 @@ func testEmpty(t *testing.T, db store.Driver) {
 
 func testFileState(t *testing.T, db store.Driver) {
 	want := store.FileState{Path: "/c/projects/p/a.jsonl", Size: 300, Offset: 250, Lines: 7, Broken: 1,
-		ModTime: time.Date(2026, 2, 10, 1, 2, 3, 4e6, time.UTC)}
+		ModTime: time.Date(2026, 2, 10, 1, 2, 3, 4e6, time.UTC), Dev: 64769, Inode: 1 << 40, HeadLen: 250,
+		HeadHash: strings.Repeat("ab", 32), ImportedAt: time.Date(2026, 2, 10, 1, 2, 4, 5e6, time.UTC)}
 	apply(t, db, &store.Batch{File: want})
 	got, ok, err := db.FileState(context.Background(), want.Path)
 	if err != nil || !ok {
@@ -338,4 +343,118 @@ func testReprice(t *testing.T, db store.Driver) {
 	if _, cost, _ := sum(sums(t, db, store.UsageQuery{})); cost != 0 || unpriced != 2 {
 		t.Errorf("after pricing nothing: cost %v, unpriced %d; want 0, 2", cost, unpriced)
 	}
+}
+
+func testFileIdentity(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	a := store.FileState{Path: "/c/a.jsonl", Size: 10, Offset: 10, Lines: 1, Inode: 5, HeadLen: 10, HeadHash: "h1"}
+	b := store.FileState{Path: "/c/b.jsonl", Size: 20, Offset: 20, Lines: 2, Inode: 6, HeadLen: 20, HeadHash: "h2"}
+	apply(t, db, &store.Batch{File: b})
+	apply(t, db, &store.Batch{File: a})
+	files, err := db.Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Path != a.Path || files[1].Path != b.Path || files[1].HeadHash != "h2" || files[1].Inode != 6 {
+		t.Errorf("Files = %+v, want a then b with their identity", files)
+	}
+	if _, ok, err := db.FileState(ctx, "/c/never.jsonl"); ok || err != nil {
+		t.Errorf("FileState of an unknown file: ok %v, err %v", ok, err)
+	}
+}
+
+// testMessageCopiesAnyOrder: a message copied into another session (a resumed
+// session repeats earlier lines) ends in the same session whatever the order.
+func testMessageCopiesAnyOrder(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	msg := func(sid string) store.Message {
+		return store.Message{UUID: "u1", SessionID: sid, Seq: 1, Type: "user", Role: "user", Timestamp: at(9, 0), Text: "hi from " + sid}
+	}
+	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/s9.jsonl"}, Sessions: []store.Session{session("s9", at(9, 0), at(9, 0))}, Messages: []store.Message{msg("s9")}})
+	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/s2.jsonl"}, Sessions: []store.Session{session("s2", at(9, 0), at(9, 0))}, Messages: []store.Message{msg("s2")}})
+	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/s5.jsonl"}, Sessions: []store.Session{session("s5", at(9, 0), at(9, 0))}, Messages: []store.Message{msg("s5")}})
+	for id, want := range map[string]int64{"s2": 1, "s5": 0, "s9": 0} {
+		got, err := db.Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Messages != want {
+			t.Errorf("session %s has %d messages, want %d (copies go to the smallest session id)", id, got.Messages, want)
+		}
+	}
+}
+
+func testSkippedLines(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	path := "/c/projects/p/s.jsonl"
+	skip := func(line int64, reason string) store.Skipped {
+		return store.Skipped{Path: path, Line: line, Reason: reason, Detail: reason + ": détail ✓", At: at(10, int(line))}
+	}
+	if err := db.SkipFile(ctx, store.Skipped{Path: path, Reason: "unreadable", Detail: "permission denied", At: at(9, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	st := status(t, db)
+	if st.Skipped != 1 || st.Recent[0].Line != 0 || st.Recent[0].Reason != "unreadable" {
+		t.Fatalf("after SkipFile: %+v", st.Recent)
+	}
+	// A successful read clears the file's error and records its own lines.
+	apply(t, db, &store.Batch{File: store.FileState{Path: path, Lines: 3}, Skipped: []store.Skipped{skip(2, "not JSON"), skip(3, "no type")}})
+	st = status(t, db)
+	if st.Skipped != 2 || len(st.Recent) != 2 || st.Recent[0].Line != 3 || st.Recent[1].Line != 2 || st.Recent[1].Detail != "not JSON: détail ✓" {
+		t.Fatalf("after Apply: %d %+v; want lines 3 then 2, newest first", st.Skipped, st.Recent)
+	}
+	// The same lines again (a re-read) are not counted twice.
+	apply(t, db, &store.Batch{File: store.FileState{Path: path, Lines: 3}, Skipped: []store.Skipped{skip(2, "not JSON")}})
+	if st = status(t, db); st.Skipped != 2 {
+		t.Errorf("after a re-read: %d skipped, want 2", st.Skipped)
+	}
+	// A file read again from its start forgets what was skipped in it before.
+	apply(t, db, &store.Batch{File: store.FileState{Path: path, Lines: 1}, Reset: true})
+	if st = status(t, db); st.Skipped != 0 {
+		t.Errorf("after a reset: %d skipped, want 0", st.Skipped)
+	}
+	if st, err := db.Status(ctx, 0); err != nil || len(st.Recent) != 0 {
+		t.Errorf("Status(0) = %v, %v; want no recent lines", st.Recent, err)
+	}
+}
+
+func testGoneFilesAndStatus(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	st := status(t, db)
+	if st.Files != 0 || st.Sessions != 0 || !st.LastImport.IsZero() || !st.FirstAt.IsZero() {
+		t.Errorf("status of an empty database = %+v", st)
+	}
+	// s1 lives in two files, s2 in one.
+	imported := at(12, 0)
+	for _, f := range []struct{ path, session string }{{"/c/a.jsonl", "s1"}, {"/c/b.jsonl", "s1"}, {"/c/c.jsonl", "s2"}} {
+		apply(t, db, &store.Batch{File: store.FileState{Path: f.path, ImportedAt: imported},
+			Sessions: []store.Session{session(f.session, at(9, 0), at(9, 5))}})
+	}
+	if err := db.MarkGone(ctx, []string{"/c/a.jsonl", "/c/c.jsonl", "/c/unknown.jsonl"}, at(13, 0)); err != nil {
+		t.Fatal(err)
+	}
+	st = status(t, db)
+	if st.Files != 3 || st.FilesGone != 2 || st.Sessions != 2 || st.SessionsOnlyHere != 1 {
+		t.Errorf("status = %+v; want 3 files, 2 gone, 2 sessions, 1 (s2) only in the database", st)
+	}
+	if !st.LastImport.Equal(imported) || !st.FirstAt.Equal(at(9, 0)) || st.Size <= 0 {
+		t.Errorf("status times/size = %v %v %d", st.LastImport, st.FirstAt, st.Size)
+	}
+	if f, _, _ := db.FileState(ctx, "/c/a.jsonl"); !f.GoneAt.Equal(at(13, 0)) {
+		t.Errorf("gone at %v, want 13:00", f.GoneAt)
+	}
+	// A gone file read again (restored) is no longer gone.
+	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/c.jsonl", ImportedAt: imported}})
+	if st = status(t, db); st.FilesGone != 1 || st.SessionsOnlyHere != 0 {
+		t.Errorf("after restoring c: %+v", st)
+	}
+}
+
+func status(t *testing.T, db store.Driver) store.Status {
+	t.Helper()
+	st, err := db.Status(context.Background(), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/claude-insights/insights/store/sqlite"
+)
+
+// copyTree copies testdata's Claude directory, so that a test may change it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "claude")
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// startDaemon runs the daemon in the background until the test ends.
+func startDaemon(t *testing.T, args ...string) (done <-chan error, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan error, 1)
+	go func() {
+		app := New("test")
+		app.Writer, app.ErrWriter = io.Discard, io.Discard
+		ch <- app.RunContext(ctx, append([]string{"insights"}, args...))
+	}()
+	stop = func() {
+		cancel()
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Error("daemon did not stop when cancelled")
+		}
+	}
+	t.Cleanup(stop)
+	return ch, stop
+}
+
+// waitFor polls cond until it holds or the deadline passes, and returns how
+// long it took.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// messageCount is the number of messages of a session, or -1 if it is not there.
+func messageCount(t *testing.T, dbPath, session string) int64 {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), dbPath)
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	s, err := db.Session(context.Background(), session)
+	if err != nil {
+		return -1
+	}
+	return s.Messages
+}
+
+func TestDaemonWatchesAppendsAndNewFolders(t *testing.T) {
+	isolate(t)
+	claude := copyTree(t, testdataDir)
+	dbPath := filepath.Join(t.TempDir(), "insights.db")
+	const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
+	done, _ := startDaemon(t, "--db", dbPath, "--claude-dir", claude)
+	waitFor(t, 20*time.Second, "first import", func() bool { return imported(t, dbPath) })
+	before := messageCount(t, dbPath, main)
+
+	line := `{"type":"user","uuid":"watch-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"appended"}}` + "\n"
+	f, err := os.OpenFile(filepath.Join(claude, "projects", "-src-app", main+".jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	took := waitFor(t, time.Second, "appended line in the database", func() bool { return messageCount(t, dbPath, main) == before+1 })
+	t.Logf("appended line imported after %s", took)
+
+	// A new project folder, made with its file in one go (mkdir -p burst).
+	newFile := filepath.Join(claude, "projects", "-src-new", "deep", "new-session.jsonl")
+	if err := os.MkdirAll(filepath.Dir(newFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	newLine := strings.ReplaceAll(line, main, "new-session")
+	newLine = strings.Replace(newLine, "watch-1", "watch-2", 1)
+	if err := os.WriteFile(newFile, []byte(newLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	took = waitFor(t, time.Second, "new folder's session in the database", func() bool { return messageCount(t, dbPath, "new-session") == 1 })
+	t.Logf("new folder imported after %s", took)
+
+	select {
+	case err := <-done:
+		t.Fatalf("daemon exited: %v", err)
+	default:
+	}
+}
+
+func TestSecondDaemonRefused(t *testing.T) {
+	isolate(t)
+	dbPath := filepath.Join(t.TempDir(), "insights.db")
+	startDaemon(t, "--db", dbPath, "--claude-dir", testdataDir)
+	waitFor(t, 20*time.Second, "first import", func() bool { return imported(t, dbPath) })
+	_, err := run(t, "--db", dbPath, "--claude-dir", testdataDir)
+	if err == nil || !strings.Contains(err.Error(), "already running") || !strings.Contains(err.Error(), dbPath) {
+		t.Errorf("second daemon: %v; want a refusal naming the database", err)
+	}
+	// Commands other than the daemon still work beside it.
+	if out, err := run(t, "--db", dbPath, "--claude-dir", testdataDir, "status"); err != nil || !strings.Contains(out, "Sessions:     3") {
+		t.Errorf("status beside the daemon: %v\n%s", err, out)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	isolate(t)
+	claude := copyTree(t, testdataDir)
+	dbPath := filepath.Join(t.TempDir(), "insights.db")
+	if out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status"); err != nil || !strings.Contains(out, "Last import:  never") {
+		t.Errorf("status of a new database: %v\n%s", err, out)
+	}
+	if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(claude, "projects", "-src-other", "c41a7e2b-9d05-4b3f-8e6c-1f2d3a4b5c68.jsonl")
+	if err := os.Remove(other); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(claude, "settings.json"), []byte(`{"cleanupPeriodDays": 7}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Files:        4 tracked, 1 deleted since imported",
+		"Sessions:     3, of which 1 live only in the database",
+		"5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16  not JSON: invalid character",
+		"Warning:      Claude Code deletes transcripts after 7 days",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+	// Without cleanupPeriodDays there is nothing to warn about.
+	if err := os.Remove(filepath.Join(claude, "settings.json")); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := run(t, "--db", dbPath, "--claude-dir", claude, "status"); strings.Contains(out, "Warning") {
+		t.Errorf("status warns without cleanupPeriodDays:\n%s", out)
+	}
+	if _, err := run(t, "--db", dbPath, "status", "--skipped", "-1"); err == nil {
+		t.Error("status --skipped -1 succeeded")
+	}
+}
