@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/claude-insights/insights/ingest"
 )
 
 // writeTranscripts writes sessions × replies streamed replies (three lines
@@ -62,5 +64,63 @@ func BenchmarkImportTree(b *testing.B) {
 		b.StopTimer()
 		db.Close()
 		b.StartTimer()
+	}
+}
+
+// BenchmarkReimportUnchanged measures what the daemon's periodic rescan
+// costs: a tree of 1,000 transcripts already imported, nothing changed.
+func BenchmarkReimportUnchanged(b *testing.B) {
+	dir := b.TempDir()
+	writeTranscripts(b, dir, 1000, 2)
+	db := openDB(b)
+	im := newImporter(db)
+	if _, err := im.ImportTree(context.Background(), dir); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := im.ImportTree(context.Background(), dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Bytes != 0 || st.FilesRead != 0 || st.Files != 1000 {
+			b.Fatalf("re-import read %d bytes of %d of %d files", st.Bytes, st.FilesRead, st.Files)
+		}
+	}
+}
+
+// BenchmarkAppend measures the watcher's common case: one line appended to
+// one transcript of a large tree, imported by path.
+func BenchmarkAppend(b *testing.B) {
+	dir := b.TempDir()
+	writeTranscripts(b, dir, 20, 500)
+	db := openDB(b)
+	im := newImporter(db)
+	if _, err := im.ImportTree(context.Background(), dir); err != nil {
+		b.Fatal(err)
+	}
+	files, _, err := ingest.Transcripts(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.WriteString(assistantLine(100000+i, 9, "2026-02-10T10:00:00.000Z")); err != nil {
+			b.Fatal(err)
+		}
+		st := &ingest.Stats{}
+		if err := im.ImportFile(context.Background(), files[0], st); err != nil {
+			b.Fatal(err)
+		}
+		if st.Lines != 1 {
+			b.Fatalf("read %d lines, want 1", st.Lines)
+		}
 	}
 }

@@ -53,7 +53,9 @@ func TestImportIncrementalCases(t *testing.T) {
 		},
 		{
 			name: "a fuller line of the same reply upgrades it", initial: a1 + a2,
-			change:    func(t *testing.T, p string) { appendFile(t, p, strings.Replace(assistantLine(2, 70, "2026-02-10T10:00:04.000Z"), `"uuid":"a2-70"`, `"uuid":"a2-full"`, 1)) },
+			change: func(t *testing.T, p string) {
+				appendFile(t, p, strings.Replace(assistantLine(2, 70, "2026-02-10T10:00:04.000Z"), `"uuid":"a2-70"`, `"uuid":"a2-full"`, 1))
+			},
 			wantBytes: -1, wantMessages: 3, wantOutput: 75,
 		},
 		{
