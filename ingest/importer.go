@@ -256,7 +256,6 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	state, reset := resume(f, path, prev, seen, fi)
-	state.Size = fi.Size()
 	state.ModTime = fi.ModTime().UTC()
 	if _, err := f.Seek(state.Offset, io.SeekStart); err != nil {
 		return im.skipFile(ctx, path, fmt.Errorf("%w: seek to %d: %v", ErrUnreadable, state.Offset, err), st)
@@ -268,7 +267,7 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 			im.Log.Info("file replaced: reading it again from the start", "file", path)
 		}
 	}
-	fr := &fileRead{im: im, f: f, state: state, reset: reset, st: st}
+	fr := &fileRead{im: im, f: f, state: state, size: fi.Size(), reset: reset, st: st}
 	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
 }
 
@@ -338,7 +337,8 @@ type fileRead struct {
 	im    *Importer
 	f     *os.File
 	state store.FileState
-	reset bool // the first batch says the file is read again from the start
+	size  int64 // the file's size when it was opened
+	reset bool  // the first batch says the file is read again from the start
 	st    *Stats
 	b     *batch
 }
@@ -379,7 +379,7 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 			fr.consume(line)
 		}
 		if pending >= batchLines {
-			if err := fr.flush(ctx); err != nil {
+			if err := fr.flush(ctx, false); err != nil {
 				return err
 			}
 			pending = 0
@@ -393,13 +393,13 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	}
 	// Even with nothing consumed, the file's new size and time are recorded,
 	// so that the next import finds it unchanged.
-	return fr.flush(ctx)
+	return fr.flush(ctx, true)
 }
 
 // failed records a read error in the middle of a file: what was read so far
 // is kept, the rest waits for the next import.
 func (fr *fileRead) failed(ctx context.Context, err error) error {
-	if ferr := fr.flush(ctx); ferr != nil {
+	if ferr := fr.flush(ctx, false); ferr != nil {
 		return ferr
 	}
 	return fr.im.skipFile(ctx, fr.state.Path, fmt.Errorf("%w: at offset %d: %v", ErrUnreadable, fr.state.Offset, unwrapPath(err)), fr.st)
@@ -467,10 +467,16 @@ func (fr *fileRead) skip(err error) {
 
 // flush writes the batch with the file's new state. It finishes even when
 // ctx is cancelled, so that an interrupted import stops between
-// transactions, never inside one.
-func (fr *fileRead) flush(ctx context.Context) error {
+// transactions, never inside one. Size records how much of the file was
+// examined: the whole of it only once the end was reached (an incomplete
+// last line included), so that a file whose import was cut short never
+// looks unchanged.
+func (fr *fileRead) flush(ctx context.Context, atEnd bool) error {
 	s := &fr.state
-	s.Size = max(s.Size, s.Offset) // the file may have grown while it was read
+	s.Size = s.Offset
+	if atEnd {
+		s.Size = max(fr.size, s.Offset) // the file may have grown while it was read
+	}
 	if n := min(s.Offset, headSize); n != s.HeadLen {
 		s.HeadLen, s.HeadHash = n, headHash(fr.f, n)
 	}
