@@ -131,8 +131,13 @@ func Transcripts(dir string) (files []string, problems []LineError, err error) {
 			problems = append(problems, LineError{Path: path, Err: fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err))})
 			return nil
 		}
-		if !d.IsDir() && strings.HasSuffix(d.Name(), ".jsonl") {
-			files = append(files, path)
+		if strings.HasSuffix(d.Name(), ".jsonl") {
+			if d.IsDir() {
+				// Reported, and walked like any folder.
+				problems = append(problems, LineError{Path: path, Err: fmt.Errorf("%w: a folder", ErrNotFile)})
+			} else {
+				files = append(files, path)
+			}
 		}
 		return nil
 	})
@@ -364,7 +369,7 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 		if err != nil {
 			return fr.failed(ctx, err)
 		}
-		if !complete && (n == 0 || line == nil || !json.Valid(bytes.TrimPrefix(line, utf8BOM))) {
+		if !complete && !finished(line, n) {
 			break // an incomplete last line waits for its newline
 		}
 		fr.state.Offset += n
@@ -403,6 +408,16 @@ func (fr *fileRead) failed(ctx context.Context, err error) error {
 		return ferr
 	}
 	return fr.im.skipFile(ctx, fr.state.Path, fmt.Errorf("%w: at offset %d: %v", ErrUnreadable, fr.state.Offset, unwrapPath(err)), fr.st)
+}
+
+// finished reports whether a last line without a newline is complete all
+// the same: valid JSON, or bytes no transcript holds (NUL: a binary file),
+// which no newline will ever make valid.
+func finished(line []byte, n int64) bool {
+	if n == 0 || line == nil {
+		return false
+	}
+	return bytes.IndexByte(line, 0) >= 0 || json.Valid(bytes.TrimPrefix(line, utf8BOM))
 }
 
 // readLine reads one line with its newline. n is the number of bytes it

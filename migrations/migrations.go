@@ -4,7 +4,10 @@ package migrations
 
 import "embed"
 
-// SQLite holds the migrations of the SQLite schema, in sqlite/.
+// SQLite holds the migrations of the SQLite schema, in sqlite/. Landed
+// migrations are never edited. Each one from 0002 on ends with
+// `UPDATE schema_migrations SET version = N, dirty = 0;`, so that it records
+// itself in its own transaction and a crash never leaves it half-marked.
 //
 //go:embed sqlite/*.sql
 var SQLite embed.FS

@@ -31,3 +31,7 @@ CREATE INDEX skipped_lines_at ON skipped_lines(at);
 -- Read every file once more, so that session_files and skipped_lines cover
 -- what was imported before them; rows already imported are not duplicated.
 DELETE FROM ingest_files;
+
+-- Every migration from this one on ends by recording itself as applied, inside
+-- its own transaction: a crash leaves it either applied and recorded or neither.
+UPDATE schema_migrations SET version = 2, dirty = 0;

@@ -7,12 +7,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 
 	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite3"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -75,15 +77,45 @@ func dsn(path string, extra url.Values) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// migrateUp applies the embedded migrations on a connection of its own,
-// because golang-migrate closes the database it was handed.
+// migrateUp brings the schema of the database at path up to date, so that
+// a process killed at any moment leaves a database the next one can open:
+// a new database is built under a temporary name and renamed into place,
+// and an existing one left dirty by a cut-off migration is repaired first.
+// Processes opening one database migrate it one at a time.
 func migrateUp(path string) error {
 	unlock, err := lockFile(path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	conn, err := sql.Open("sqlite3", dsn(path, nil))
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if fi.Size() > 0 {
+		return migrateFile(path, "WAL")
+	}
+	tmp := path + ".new"
+	for _, f := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+	}
+	// A rollback journal, not WAL, while building: the file is complete once
+	// closed, ready to be renamed.
+	if err := migrateFile(tmp, "DELETE"); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return nil
+}
+
+// migrateFile applies the embedded migrations on a connection of its own,
+// because golang-migrate closes the database it was handed.
+func migrateFile(path, journal string) error {
+	conn, err := sql.Open("sqlite3", dsn(path, url.Values{"_journal_mode": {journal}}))
 	if err != nil {
 		return fmt.Errorf("open %s for migration: %w", path, err)
 	}
@@ -103,8 +135,39 @@ func migrateUp(path string) error {
 		return fmt.Errorf("migrate %s: %w", path, err)
 	}
 	defer m.Close()
+	if err := repairDirty(m, conn); err != nil {
+		return fmt.Errorf("migrate %s: %w", path, err)
+	}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
 		return fmt.Errorf("migrate %s: %w", path, err)
+	}
+	return nil
+}
+
+// repairDirty undoes the mark a migration cut off by a crash left. Each
+// migration runs in one transaction, so it was applied entirely or not at
+// all; from version 2 on, each also records itself as applied inside that
+// transaction, so a version still marked dirty was not applied. Version 1
+// did not: whether it was applied shows in its tables.
+func repairDirty(m *migrate.Migrate, conn *sql.DB) error {
+	v, dirty, err := m.Version()
+	if err != nil || !dirty {
+		return nil // ErrNilVersion: nothing applied yet
+	}
+	target := int(v) - 1
+	if v == 1 {
+		var n int
+		if err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'usage_quarters'`).Scan(&n); err != nil {
+			return fmt.Errorf("repair version 1: %w", err)
+		}
+		if n == 1 {
+			target = 1
+		} else {
+			target = database.NilVersion
+		}
+	}
+	if err := m.Force(target); err != nil {
+		return fmt.Errorf("repair dirty version %d: %w", v, err)
 	}
 	return nil
 }

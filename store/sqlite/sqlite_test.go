@@ -2,9 +2,14 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/claude-insights/insights/migrations"
 	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/sqlite"
 	"github.com/claude-insights/insights/store/storetest"
@@ -42,5 +47,98 @@ func TestReopenKeepsData(t *testing.T) {
 	defer db.Close()
 	if st, ok, err := db.FileState(ctx, "/a.jsonl"); err != nil || !ok || st.Offset != 10 {
 		t.Errorf("FileState after reopen = %+v, %v, %v", st, ok, err)
+	}
+}
+
+// rawExec runs statements on the database file directly.
+func rawExec(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	conn, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range stmts {
+		if _, err := conn.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// TestOpenRepairsCutOffMigrations: a process killed while migrating leaves
+// a database the next Open repairs and completes.
+func TestOpenRepairsCutOffMigrations(t *testing.T) {
+	down, err := fs.ReadFile(migrations.SQLite, "sqlite/0002_incremental.down.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup []string // applied to a fully migrated database
+	}{
+		{"version 2 marked dirty before it ran", []string{string(down), `UPDATE schema_migrations SET version = 2, dirty = 1`}},
+		{"version 1 applied, still marked dirty", []string{string(down), `UPDATE schema_migrations SET version = 1, dirty = 1`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "insights.db")
+			db, err := sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			rawExec(t, path, tc.setup...)
+			db, err = sqlite.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open after a cut-off migration: %v", err)
+			}
+			defer db.Close()
+			if _, err := db.Status(ctx, 1); err != nil { // needs the tables of version 2
+				t.Errorf("status after repair: %v", err)
+			}
+		})
+	}
+	t.Run("new database cut off while being built", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "insights.db")
+		// What a killed first Open leaves: an empty file and a half-built one.
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path+".new", []byte("SQLite format 3\x00 and then nothing"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		defer db.Close()
+		if _, err := os.Stat(path + ".new"); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the half-built file is still there: %v", err)
+		}
+		if _, err := db.Status(context.Background(), 1); err != nil {
+			t.Errorf("status: %v", err)
+		}
+	})
+}
+
+// TestOpenConcurrently: processes opening one new database at once all
+// succeed (they migrate one at a time).
+func TestOpenConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.db")
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := sqlite.Open(context.Background(), path)
+			if err == nil {
+				_, err = db.Status(context.Background(), 1)
+				db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
