@@ -148,6 +148,15 @@ func Transcripts(dir string) (files []string, problems []LineError, err error) {
 	return files, problems, nil
 }
 
+// absolute makes a path absolute, so that a file is tracked under one name
+// whatever the directory insights runs in.
+func absolute(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 func transcriptRoot(dir string) string {
 	root := filepath.Join(dir, "projects")
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
@@ -170,6 +179,7 @@ func unwrapPath(err error) error {
 func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) {
 	st := &Stats{}
 	st.init()
+	dir = absolute(dir)
 	files, problems, err := Transcripts(dir)
 	if err != nil {
 		return st, err
@@ -234,6 +244,7 @@ func (im *Importer) markGone(ctx context.Context, root string, files []string, t
 // of the database or of ctx.
 func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) error {
 	st.init()
+	path = absolute(path)
 	st.Files++
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {

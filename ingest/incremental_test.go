@@ -241,3 +241,26 @@ func TestStatusAfterDeletion(t *testing.T) {
 		t.Errorf("after the file came back: %+v; want nothing gone and the old skipped line forgotten", st)
 	}
 }
+
+func TestRelativeAndAbsolutePathsAreOneFile(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "projects", "p", "s1.jsonl"), assistantLine(1, 5, "2026-02-10T10:00:01.000Z"))
+	t.Chdir(dir)
+	im := newImporter(db)
+	if _, err := im.ImportTree(ctx, "."); err != nil {
+		t.Fatal(err)
+	}
+	st, err := im.ImportTree(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := db.Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.FilesRead != 0 || len(files) != 1 || !filepath.IsAbs(files[0].Path) {
+		t.Errorf("after importing . then %s: read %d files again, tracking %+v; want one absolute path", dir, st.FilesRead, files)
+	}
+}

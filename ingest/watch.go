@@ -41,7 +41,7 @@ func (im *Importer) Watch(ctx context.Context, dir string, opt WatchOptions) err
 	if opt.Debounce <= 0 {
 		opt.Debounce = DefaultDebounce
 	}
-	w := &watcher{im: im, dir: filepath.Clean(dir), opt: opt, events: make(chan notify.EventInfo, 8192)}
+	w := &watcher{im: im, dir: absolute(dir), opt: opt, events: make(chan notify.EventInfo, 8192)}
 	defer w.stop()
 	w.start()
 	if err := w.rescan(ctx); err != nil {

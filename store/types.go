@@ -87,7 +87,7 @@ type Session struct {
 type Message struct {
 	UUID       string
 	SessionID  string
-	Seq        int64 // line number in the file it was first read from
+	Seq        int64 // line number in the file of the copy kept (see Driver.Apply)
 	ParentUUID string
 	Type       string
 	Role       string

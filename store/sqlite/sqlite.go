@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
@@ -83,6 +85,9 @@ func dsn(path string, extra url.Values) string {
 // and an existing one left dirty by a cut-off migration is repaired first.
 // Processes opening one database migrate it one at a time.
 func migrateUp(path string) error {
+	if upToDate(path) {
+		return nil // the common case: no write, no lock
+	}
 	unlock, err := lockFile(path)
 	if err != nil {
 		return err
@@ -110,6 +115,43 @@ func migrateUp(path string) error {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	return nil
+}
+
+// upToDate reports whether the database at path exists and has every
+// embedded migration applied, read without taking any write lock.
+func upToDate(path string) bool {
+	latest, err := latestVersion()
+	if err != nil {
+		return false
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return false
+	}
+	conn, err := sql.Open("sqlite3", dsn(path, url.Values{"mode": {"ro"}}))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	var version int64
+	var dirty bool
+	err = conn.QueryRow(`SELECT version, dirty FROM schema_migrations`).Scan(&version, &dirty)
+	return err == nil && !dirty && version == latest
+}
+
+// latestVersion is the version of the newest embedded migration.
+func latestVersion() (int64, error) {
+	entries, err := fs.ReadDir(migrations.SQLite, "sqlite")
+	if err != nil {
+		return 0, fmt.Errorf("read migrations: %w", err)
+	}
+	var latest int64
+	for _, e := range entries {
+		prefix, _, _ := strings.Cut(e.Name(), "_")
+		if v, err := strconv.ParseInt(prefix, 10, 64); err == nil {
+			latest = max(latest, v)
+		}
+	}
+	return latest, nil
 }
 
 // migrateFile applies the embedded migrations on a connection of its own,
