@@ -55,6 +55,9 @@ type Importer struct {
 	Now func() time.Time
 
 	done, total int64 // progress of the current tree import
+	// problems holds the files this importer found unreadable, with why,
+	// so that rescans report each problem once, not every time.
+	problems map[string]string
 }
 
 // LineError is a line (Line ≥ 1) or a whole file (Line 0) that was skipped.
@@ -323,9 +326,17 @@ func headHash(f *os.File, n int64) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// skipFile counts and records a file that could not be read.
+// skipFile counts and records a file that could not be read, unless this
+// importer already did so for the same reason.
 func (im *Importer) skipFile(ctx context.Context, path string, err error, st *Stats) error {
 	le := LineError{Path: path, Err: err}
+	if im.problems[path] == err.Error() {
+		return nil
+	}
+	if im.problems == nil {
+		im.problems = map[string]string{}
+	}
+	im.problems[path] = err.Error()
 	st.broken(le)
 	if im.Log != nil {
 		im.Log.Warn("skipped file", "file", path, "err", err)
@@ -517,6 +528,7 @@ func (fr *fileRead) flush(ctx context.Context, atEnd bool) error {
 		return err
 	}
 	fr.reset = false
+	delete(fr.im.problems, s.Path)
 	fr.b = newBatch(fr.im.Prices, fr.b.fallback)
 	if fr.im.Progress != nil {
 		fr.im.Progress(fr.im.done, max(fr.im.total, fr.im.done), fr.st)
