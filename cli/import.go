@@ -37,11 +37,8 @@ func importCommand() *cli.Command {
 			ctx, stop := contextOf(c)
 			defer stop()
 			im := e.importer()
-			var bar *progressBar
-			if isTerminal(c.App.ErrWriter) {
-				bar = newProgressBar(c.App.ErrWriter)
-				im.Progress = bar.update
-			}
+			bar := newProgressBar(c.App.ErrWriter, isTerminal(c.App.ErrWriter))
+			im.Progress = bar.update
 			start := time.Now()
 			st, err := im.ImportTree(ctx, dir)
 			bar.finish()
@@ -94,34 +91,49 @@ func counts(m map[string]int64) string {
 
 func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-// progressBar draws an import's progress on a terminal, at most ten times a
-// second.
+// progressBar shows an import's progress: on a terminal a bar redrawn at
+// most ten times a second, elsewhere (a log, a pipe) a plain line every few
+// seconds.
 type progressBar struct {
 	w     io.Writer
+	tty   bool
+	every time.Duration // between draws
 	start time.Time
 	last  time.Time
 	drawn bool
 }
 
-func newProgressBar(w io.Writer) *progressBar { return &progressBar{w: w, start: time.Now()} }
+func newProgressBar(w io.Writer, tty bool) *progressBar {
+	p := &progressBar{w: w, tty: tty, every: 100 * time.Millisecond, start: time.Now()}
+	if !tty {
+		p.every = 5 * time.Second
+		p.last = p.start // the first line after five seconds: short imports print none
+	}
+	return p
+}
 
 func (p *progressBar) update(done, total int64, _ *ingest.Stats) {
 	now := time.Now()
-	if now.Sub(p.last) < 100*time.Millisecond && done < total {
+	if now.Sub(p.last) < p.every && (done < total || !p.tty) {
 		return
 	}
 	p.last = now
-	const width = 30
 	frac := 1.0
 	if total > 0 {
 		frac = float64(done) / float64(total)
 	}
-	filled := int(frac * width)
 	rate := float64(done) / max(now.Sub(p.start).Seconds(), 1e-3)
 	eta := ""
 	if rate > 0 && done < total {
 		eta = " ETA " + time.Duration(float64(total-done)/rate*float64(time.Second)).Round(time.Second).String()
 	}
+	if !p.tty {
+		fmt.Fprintf(p.w, "importing: %.0f%%, %s of %s, %s/s%s\n", frac*100, megabytes(done), megabytes(total),
+			megabytes(int64(rate)), eta)
+		return
+	}
+	const width = 30
+	filled := int(frac * width)
 	fmt.Fprintf(p.w, "\r%3.0f%% [%s%s] %s / %s  %s/s%s   ", frac*100, strings.Repeat("=", filled),
 		strings.Repeat(" ", width-filled), megabytes(done), megabytes(total), megabytes(int64(rate)), eta)
 	p.drawn = true

@@ -8,7 +8,7 @@ import (
 
 func TestProgressBar(t *testing.T) {
 	var buf bytes.Buffer
-	p := newProgressBar(&buf)
+	p := newProgressBar(&buf, true)
 	p.update(25e6, 100e6, nil)
 	if got := buf.String(); !strings.HasPrefix(got, "\r 25% [=======       ") || !strings.Contains(got, "25.0 MB / 100.0 MB") || !strings.Contains(got, "ETA") {
 		t.Errorf("bar at a quarter = %q", got)
@@ -24,5 +24,21 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("bar at the end = %q", got)
 	}
 	var none *progressBar
-	none.finish() // no bar (not a terminal): nothing to do
+	none.finish() // no bar: nothing to do
+}
+
+func TestProgressLines(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgressBar(&buf, false)
+	p.update(10e6, 100e6, nil) // within the first seconds: nothing
+	if buf.Len() != 0 {
+		t.Errorf("a short import printed progress: %q", buf.String())
+	}
+	p.every = 0
+	p.update(50e6, 100e6, nil)
+	p.finish()
+	if got := buf.String(); !strings.HasPrefix(got, "importing: 50%, 50.0 MB of 100.0 MB, ") || strings.Contains(got, "\r") ||
+		strings.Count(got, "\n") != 1 {
+		t.Errorf("plain progress = %q; want one line without a carriage return", got)
+	}
 }
