@@ -212,7 +212,8 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		if err := im.ImportFile(ctx, path, st); err != nil {
+		prev, seen := known[path]
+		if err := im.importFile(ctx, path, prev, seen, st); err != nil {
 			return st, err
 		}
 	}
@@ -246,8 +247,17 @@ func (im *Importer) markGone(ctx context.Context, root string, files []string, t
 // be read is recorded as skipped, not returned as an error: errors are those
 // of the database or of ctx.
 func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) error {
-	st.init()
 	path = absolute(path)
+	prev, seen, err := im.Store.FileState(ctx, path)
+	if err != nil {
+		return err
+	}
+	return im.importFile(ctx, path, prev, seen, st)
+}
+
+// importFile imports one file given its state as last stored.
+func (im *Importer) importFile(ctx context.Context, path string, prev store.FileState, seen bool, st *Stats) error {
+	st.init()
 	st.Files++
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -258,10 +268,6 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 	}
 	if !fi.Mode().IsRegular() {
 		return im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
-	}
-	prev, seen, err := im.Store.FileState(ctx, path)
-	if err != nil {
-		return err
 	}
 	if seen && unchanged(prev, fi) {
 		return nil
