@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/golang-migrate/migrate/v4 v4.20.1
+	github.com/lib/pq v1.12.3
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/rjeczalik/notify v0.9.3
 	github.com/urfave/cli/v2 v2.27.7

@@ -18,6 +18,7 @@ import (
 	"github.com/claude-insights/insights/ingest"
 	"github.com/claude-insights/insights/pricing"
 	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/store/postgres"
 	"github.com/claude-insights/insights/store/sqlite"
 )
 
@@ -137,10 +138,7 @@ func setup(c *cli.Context) (*env, error) {
 		return nil, fmt.Errorf("log level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
-	if cfg.IsPostgres() {
-		return nil, fmt.Errorf("database %s: this build has no PostgreSQL driver yet", cfg.DB)
-	}
-	db, err := sqlite.Open(c.Context, cfg.DB)
+	db, err := openDB(c.Context, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +152,23 @@ func setup(c *cli.Context) (*env, error) {
 		log.Debug("costs computed with the current prices")
 	}
 	return &env{cfg: cfg, log: log, db: db, prices: prices}, nil
+}
+
+// openDB opens the configured database: PostgreSQL for a postgres:// DSN,
+// else an SQLite file.
+func openDB(ctx context.Context, cfg config.Config) (store.Driver, error) {
+	if cfg.IsPostgres() {
+		return postgres.Open(ctx, cfg.DB, postgres.Options{MaxConns: cfg.DBConnections})
+	}
+	return sqlite.Open(ctx, cfg.DB)
+}
+
+// dbName is the database as shown to users: without a password.
+func dbName(cfg config.Config) string {
+	if cfg.IsPostgres() {
+		return postgres.Redact(cfg.DB)
+	}
+	return cfg.DB
 }
 
 func (e *env) importer() *ingest.Importer {
@@ -183,7 +198,7 @@ func runDaemon(c *cli.Context) error {
 	if _, err := os.Stat(e.cfg.ClaudeDir); errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("no Claude directory yet: it is imported when it appears", "claude_dir", e.cfg.ClaudeDir)
 	}
-	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", e.cfg.DB, "rescan", e.cfg.RescanInterval)
+	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", dbName(e.cfg), "rescan", e.cfg.RescanInterval)
 	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, ingest.WatchOptions{Rescan: e.cfg.RescanInterval})
 	e.log.Info("stopped")
 	return err

@@ -98,33 +98,34 @@ func TestCorpusConformance(t *testing.T) {
 	}
 	for folder, rows := range byFolder {
 		t.Run(folder, func(t *testing.T) {
-			db := filepath.Join(t.TempDir(), "insights.db")
-			if _, err := run(t, "--db", db, "import", filepath.Join(corpus, folder)); err != nil {
-				t.Fatal(err)
-			}
-			out, err := run(t, "--db", db, "usage", "daily", "--json", "--timezone", "UTC")
-			if err != nil {
-				t.Fatal(err)
-			}
-			u := decodeUsage(t, "daily", out)
-			days := map[string]usageRow{}
-			for _, r := range u.Rows {
-				days[r.Date] = r
-			}
-			for _, ref := range rows {
-				got := u.Totals
-				if ref.day != "total" {
-					got = days[ref.day]
+			eachDriver(t, func(t *testing.T, db string) {
+				if _, err := run(t, "--db", db, "import", filepath.Join(corpus, folder)); err != nil {
+					t.Fatal(err)
 				}
-				want := fmt.Sprintf("in %d out %d write %d read %d", ref.input, ref.output, ref.write, ref.readToks)
-				have := fmt.Sprintf("in %d out %d write %d read %d", got.InputTokens, got.OutputTokens, got.CacheCreationTokens, got.CacheReadTokens)
-				if have != want {
-					t.Errorf("%s %s: %s, want %s", folder, ref.day, have, want)
+				out, err := run(t, "--db", db, "usage", "daily", "--json", "--timezone", "UTC")
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if want, ok := costs[folder]; ok && math.Abs(u.Totals.TotalCost-want) >= 0.005 {
-				t.Errorf("%s cost = $%.4f, want $%.2f", folder, u.Totals.TotalCost, want)
-			}
+				u := decodeUsage(t, "daily", out)
+				days := map[string]usageRow{}
+				for _, r := range u.Rows {
+					days[r.Date] = r
+				}
+				for _, ref := range rows {
+					got := u.Totals
+					if ref.day != "total" {
+						got = days[ref.day]
+					}
+					want := fmt.Sprintf("in %d out %d write %d read %d", ref.input, ref.output, ref.write, ref.readToks)
+					have := fmt.Sprintf("in %d out %d write %d read %d", got.InputTokens, got.OutputTokens, got.CacheCreationTokens, got.CacheReadTokens)
+					if have != want {
+						t.Errorf("%s %s: %s, want %s", folder, ref.day, have, want)
+					}
+				}
+				if want, ok := costs[folder]; ok && math.Abs(u.Totals.TotalCost-want) >= 0.005 {
+					t.Errorf("%s cost = $%.4f, want $%.2f", folder, u.Totals.TotalCost, want)
+				}
+			})
 		})
 	}
 }

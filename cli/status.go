@@ -51,7 +51,7 @@ func statusCommand() *cli.Command {
 			if err != nil {
 				e.log.Warn("cannot read Claude Code's settings", "err", err)
 			}
-			r := statusReport{DB: e.cfg.DB, ClaudeDir: e.cfg.ClaudeDir, Status: st, CleanupDays: cleanup}
+			r := statusReport{DB: dbName(e.cfg), ClaudeDir: e.cfg.ClaudeDir, Status: st, CleanupDays: cleanup}
 			if set && !st.FirstAt.IsZero() {
 				if kept := int(time.Since(st.FirstAt).Hours() / 24); kept > cleanup {
 					r.Warning = fmt.Sprintf("Claude Code deletes transcripts after %d days (cleanupPeriodDays in %s), "+

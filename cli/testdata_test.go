@@ -13,110 +13,117 @@ import (
 // record type and gotcha; testdata/claude/EXPECTED.md derives the numbers.
 var testdataDir = filepath.Join("..", "testdata", "claude")
 
-func importTestdata(t *testing.T) (db, out string) {
+func importTestdata(t *testing.T, db string) string {
 	t.Helper()
 	isolate(t)
-	db = filepath.Join(t.TempDir(), "insights.db")
 	out, err := run(t, "--db", db, "import", testdataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, out
+	return out
 }
 
 func TestTestdataImport(t *testing.T) {
-	db, out := importTestdata(t)
-	for _, want := range []string{"4 files (4 with new data)", "Skipped 1: not JSON 1.", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("import output lacks %q:\n%s", want, out)
+	eachDriver(t, func(t *testing.T, db string) {
+		out := importTestdata(t, db)
+		for _, want := range []string{"4 files (4 with new data)", "Skipped 1: not JSON 1.", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("import output lacks %q:\n%s", want, out)
+			}
 		}
-	}
-	again, err := run(t, "--db", db, "import", testdataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(again, "(0 with new data), 0 lines") {
-		t.Errorf("second import read data again:\n%s", again)
-	}
+		again, err := run(t, "--db", db, "import", testdataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(again, "(0 with new data), 0 lines") {
+			t.Errorf("second import read data again:\n%s", again)
+		}
+	})
 }
 
 func TestTestdataUsageDaily(t *testing.T) {
-	db, _ := importTestdata(t)
-	out, err := run(t, "--db", db, "usage", "daily", "--json", "--timezone", "UTC")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.json"), out)
-	u := decodeUsage(t, "daily", out)
-	type want struct{ in, out, cw, cr int64 }
-	wantDays := map[string]want{
-		"2026-02-10": {45, 1084, 34216, 84720},
-		"2026-02-11": {56, 835, 28300, 43100},
-	}
-	if len(u.Rows) != len(wantDays) {
-		t.Fatalf("days = %d, want %d", len(u.Rows), len(wantDays))
-	}
-	for _, r := range u.Rows {
-		w := wantDays[r.Date]
-		if got := (want{r.InputTokens, r.OutputTokens, r.CacheCreationTokens, r.CacheReadTokens}); got != w {
-			t.Errorf("%s: %+v, want %+v", r.Date, got, w)
+	eachDriver(t, func(t *testing.T, db string) {
+		importTestdata(t, db)
+		out, err := run(t, "--db", db, "usage", "daily", "--json", "--timezone", "UTC")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if tot := u.Totals; tot.InputTokens != 101 || tot.OutputTokens != 1919 || tot.CacheCreationTokens != 62516 ||
-		tot.CacheReadTokens != 127820 || tot.TotalTokens != 192356 || math.Abs(tot.TotalCost-0.34775) > 1e-9 {
-		t.Errorf("totals = %+v", tot)
-	}
-	// The unpriced model is counted in tokens, not in cost, and named.
-	if !strings.Contains(out, `"unpricedModels": [`) || !strings.Contains(out, `"claude-mystery-9"`) {
-		t.Errorf("unpriced model not reported:\n%s", out)
-	}
-	for _, r := range u.Rows {
-		for _, m := range r.ModelBreakdowns {
-			if m.ModelName == "claude-opus-4-6" && r.Date == "2026-02-11" && (m.OutputTokens != 520 || math.Abs(m.Cost-0.06129) > 1e-9) {
-				t.Errorf("opus on 2026-02-11: %+v", m)
+		golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.json"), out)
+		u := decodeUsage(t, "daily", out)
+		type want struct{ in, out, cw, cr int64 }
+		wantDays := map[string]want{
+			"2026-02-10": {45, 1084, 34216, 84720},
+			"2026-02-11": {56, 835, 28300, 43100},
+		}
+		if len(u.Rows) != len(wantDays) {
+			t.Fatalf("days = %d, want %d", len(u.Rows), len(wantDays))
+		}
+		for _, r := range u.Rows {
+			w := wantDays[r.Date]
+			if got := (want{r.InputTokens, r.OutputTokens, r.CacheCreationTokens, r.CacheReadTokens}); got != w {
+				t.Errorf("%s: %+v, want %+v", r.Date, got, w)
 			}
 		}
-	}
+		if tot := u.Totals; tot.InputTokens != 101 || tot.OutputTokens != 1919 || tot.CacheCreationTokens != 62516 ||
+			tot.CacheReadTokens != 127820 || tot.TotalTokens != 192356 || math.Abs(tot.TotalCost-0.34775) > 1e-9 {
+			t.Errorf("totals = %+v", tot)
+		}
+		// The unpriced model is counted in tokens, not in cost, and named.
+		if !strings.Contains(out, `"unpricedModels": [`) || !strings.Contains(out, `"claude-mystery-9"`) {
+			t.Errorf("unpriced model not reported:\n%s", out)
+		}
+		for _, r := range u.Rows {
+			for _, m := range r.ModelBreakdowns {
+				if m.ModelName == "claude-opus-4-6" && r.Date == "2026-02-11" && (m.OutputTokens != 520 || math.Abs(m.Cost-0.06129) > 1e-9) {
+					t.Errorf("opus on 2026-02-11: %+v", m)
+				}
+			}
+		}
+	})
 }
 
 func TestTestdataUsageFilters(t *testing.T) {
-	db, _ := importTestdata(t)
-	for _, tc := range []struct {
-		args      []string
-		period    string
-		rows      int
-		in, out   int64
-		cacheRead int64
-	}{
-		{[]string{"usage", "--project", "/src/other"}, "daily", 1, 3, 220, 0},
-		{[]string{"usage", "daily", "--project", "app"}, "daily", 2, 98, 1699, 127820},
-		{[]string{"usage", "daily", "--since", "20260211"}, "daily", 1, 56, 835, 43100},
-		{[]string{"usage", "daily", "--until", "2026-02-10"}, "daily", 1, 45, 1084, 84720},
-		// In New York the reply of 00:00:03 UTC falls on the evening before.
-		{[]string{"usage", "daily", "--timezone", "America/New_York", "--until", "2026-02-10"}, "daily", 1, 49, 1384, 104720},
-		{[]string{"usage", "weekly"}, "weekly", 1, 101, 1919, 127820},
-		{[]string{"usage", "monthly"}, "monthly", 1, 101, 1919, 127820},
-		{[]string{"usage", "session"}, "session", 3, 101, 1919, 127820},
-	} {
-		out, err := run(t, append(append([]string{"--db", db}, tc.args...), "--json", "--timezone", "UTC")...)
-		if strings.Contains(strings.Join(tc.args, " "), "--timezone") {
-			out, err = run(t, append([]string{"--db", db}, append(tc.args, "--json")...)...)
+	eachDriver(t, func(t *testing.T, db string) {
+		importTestdata(t, db)
+		for _, tc := range []struct {
+			args      []string
+			period    string
+			rows      int
+			in, out   int64
+			cacheRead int64
+		}{
+			{[]string{"usage", "--project", "/src/other"}, "daily", 1, 3, 220, 0},
+			{[]string{"usage", "daily", "--project", "app"}, "daily", 2, 98, 1699, 127820},
+			{[]string{"usage", "daily", "--since", "20260211"}, "daily", 1, 56, 835, 43100},
+			{[]string{"usage", "daily", "--until", "2026-02-10"}, "daily", 1, 45, 1084, 84720},
+			// In New York the reply of 00:00:03 UTC falls on the evening before.
+			{[]string{"usage", "daily", "--timezone", "America/New_York", "--until", "2026-02-10"}, "daily", 1, 49, 1384, 104720},
+			{[]string{"usage", "weekly"}, "weekly", 1, 101, 1919, 127820},
+			{[]string{"usage", "monthly"}, "monthly", 1, 101, 1919, 127820},
+			{[]string{"usage", "session"}, "session", 3, 101, 1919, 127820},
+		} {
+			out, err := run(t, append(append([]string{"--db", db}, tc.args...), "--json", "--timezone", "UTC")...)
+			if strings.Contains(strings.Join(tc.args, " "), "--timezone") {
+				out, err = run(t, append([]string{"--db", db}, append(tc.args, "--json")...)...)
+			}
+			if err != nil {
+				t.Fatalf("%v: %v", tc.args, err)
+			}
+			u := decodeUsage(t, tc.period, out)
+			if len(u.Rows) != tc.rows || u.Totals.InputTokens != tc.in || u.Totals.OutputTokens != tc.out || u.Totals.CacheReadTokens != tc.cacheRead {
+				t.Errorf("%v: %d rows, totals %+v; want %d rows, in %d out %d read %d", tc.args, len(u.Rows), u.Totals, tc.rows, tc.in, tc.out, tc.cacheRead)
+			}
 		}
-		if err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
-		u := decodeUsage(t, tc.period, out)
-		if len(u.Rows) != tc.rows || u.Totals.InputTokens != tc.in || u.Totals.OutputTokens != tc.out || u.Totals.CacheReadTokens != tc.cacheRead {
-			t.Errorf("%v: %d rows, totals %+v; want %d rows, in %d out %d read %d", tc.args, len(u.Rows), u.Totals, tc.rows, tc.in, tc.out, tc.cacheRead)
-		}
-	}
+	})
 }
 
 func TestTestdataUsageTable(t *testing.T) {
-	db, _ := importTestdata(t)
-	out, err := run(t, "--db", db, "usage", "--timezone", "UTC", "--breakdown")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.txt"), out)
+	eachDriver(t, func(t *testing.T, db string) {
+		importTestdata(t, db)
+		out, err := run(t, "--db", db, "usage", "--timezone", "UTC", "--breakdown")
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.txt"), out)
+	})
 }

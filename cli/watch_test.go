@@ -144,47 +144,48 @@ func TestSecondDaemonRefused(t *testing.T) {
 }
 
 func TestStatus(t *testing.T) {
-	isolate(t)
-	claude := copyTree(t, testdataDir)
-	dbPath := filepath.Join(t.TempDir(), "insights.db")
-	if out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status"); err != nil || !strings.Contains(out, "Last import:  never") {
-		t.Errorf("status of a new database: %v\n%s", err, out)
-	}
-	if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
-		t.Fatal(err)
-	}
-	other := filepath.Join(claude, "projects", "-src-other", "c41a7e2b-9d05-4b3f-8e6c-1f2d3a4b5c68.jsonl")
-	if err := os.Remove(other); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(claude, "settings.json"), []byte(`{"cleanupPeriodDays": 7}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
-		t.Fatal(err)
-	}
-	out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		"Files:        4 tracked, 1 deleted since imported",
-		"Sessions:     3, of which 1 live only in the database",
-		"5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16  not JSON: invalid character",
-		"Warning:      Claude Code deletes transcripts after 7 days",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("status lacks %q:\n%s", want, out)
+	eachDriver(t, func(t *testing.T, dbPath string) {
+		isolate(t)
+		claude := copyTree(t, testdataDir)
+		if out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status"); err != nil || !strings.Contains(out, "Last import:  never") {
+			t.Errorf("status of a new database: %v\n%s", err, out)
 		}
-	}
-	// Without cleanupPeriodDays there is nothing to warn about.
-	if err := os.Remove(filepath.Join(claude, "settings.json")); err != nil {
-		t.Fatal(err)
-	}
-	if out, _ := run(t, "--db", dbPath, "--claude-dir", claude, "status"); strings.Contains(out, "Warning") {
-		t.Errorf("status warns without cleanupPeriodDays:\n%s", out)
-	}
-	if _, err := run(t, "--db", dbPath, "status", "--skipped", "-1"); err == nil {
-		t.Error("status --skipped -1 succeeded")
-	}
+		if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
+			t.Fatal(err)
+		}
+		other := filepath.Join(claude, "projects", "-src-other", "c41a7e2b-9d05-4b3f-8e6c-1f2d3a4b5c68.jsonl")
+		if err := os.Remove(other); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(claude, "settings.json"), []byte(`{"cleanupPeriodDays": 7}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run(t, "--db", dbPath, "import", claude); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run(t, "--db", dbPath, "--claude-dir", claude, "status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			"Files:        4 tracked, 1 deleted since imported",
+			"Sessions:     3, of which 1 live only in the database",
+			"5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16  not JSON: invalid character",
+			"Warning:      Claude Code deletes transcripts after 7 days",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("status lacks %q:\n%s", want, out)
+			}
+		}
+		// Without cleanupPeriodDays there is nothing to warn about.
+		if err := os.Remove(filepath.Join(claude, "settings.json")); err != nil {
+			t.Fatal(err)
+		}
+		if out, _ := run(t, "--db", dbPath, "--claude-dir", claude, "status"); strings.Contains(out, "Warning") {
+			t.Errorf("status warns without cleanupPeriodDays:\n%s", out)
+		}
+		if _, err := run(t, "--db", dbPath, "status", "--skipped", "-1"); err == nil {
+			t.Error("status --skipped -1 succeeded")
+		}
+	})
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Mode string `toml:"mode"`
 	// DB is an SQLite file path or a PostgreSQL DSN (postgres://...).
 	DB string `toml:"db"`
+	// DBConnections is the most connections to PostgreSQL one process opens.
+	DBConnections int `toml:"db_connections"`
 	// ClaudeDir is the Claude Code directory to read transcripts from.
 	ClaudeDir string `toml:"claude_dir"`
 	// Timezone groups reports by day in this IANA zone; empty is local time.
@@ -48,7 +50,9 @@ func Default() Config {
 		Mode:      ModeSolo,
 		DB:        filepath.Join(dataHome(), "insights", "insights.db"),
 		ClaudeDir: DefaultClaudeDir(),
-		LogLevel:  "info",
+
+		DBConnections: 8,
+		LogLevel:      "info",
 
 		RescanInterval: 30 * time.Second,
 	}
@@ -118,6 +122,9 @@ func (c Config) Validate() error {
 	}
 	if c.RescanInterval < time.Second {
 		return fmt.Errorf("rescan_interval %s: want at least 1s", c.RescanInterval)
+	}
+	if c.DBConnections < 1 {
+		return fmt.Errorf("db_connections %d: want at least 1", c.DBConnections)
 	}
 	if c.DB == "" {
 		return errors.New("db is empty")

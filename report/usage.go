@@ -166,7 +166,9 @@ func Build(sums []store.UsageSum, p Period) *Report {
 	}
 	r := &Report{Period: p}
 	for _, a := range rows {
+		a.row.Cost = store.RoundCost(a.row.Cost)
 		for _, m := range a.models {
+			m.Cost = store.RoundCost(m.Cost)
 			a.row.Models = append(a.row.Models, *m)
 		}
 		sort.Slice(a.row.Models, func(i, j int) bool {
@@ -177,8 +179,6 @@ func Build(sums []store.UsageSum, p Period) *Report {
 			return mi.Model < mj.Model
 		})
 		r.Rows = append(r.Rows, a.row)
-		r.Totals.Tokens.Add(a.row.Tokens)
-		r.Totals.Cost += a.row.Cost
 	}
 	sort.Slice(r.Rows, func(i, j int) bool {
 		if p == Session && !r.Rows[i].LastAt.Equal(r.Rows[j].LastAt) {
@@ -186,6 +186,12 @@ func Build(sums []store.UsageSum, p Period) *Report {
 		}
 		return r.Rows[i].Key < r.Rows[j].Key
 	})
+	// Summed in row order, so that the same sums give the same total.
+	for _, row := range r.Rows {
+		r.Totals.Tokens.Add(row.Tokens)
+		r.Totals.Cost += row.Cost
+	}
+	r.Totals.Cost = store.RoundCost(r.Totals.Cost)
 	for m := range unpriced {
 		r.Unpriced = append(r.Unpriced, m)
 	}

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // FileState is how far a transcript file has been imported.
 type FileState struct {
@@ -174,11 +177,17 @@ type UsageSum struct {
 	Project   string // empty unless summing by session
 	Model     string
 	Tokens
-	Cost     float64 // sum over priced replies
-	Unpriced int64   // replies whose model has no price
+	// Cost sums the priced replies, rounded to 1e-9 USD so that it does not
+	// depend on the order the database added them in.
+	Cost     float64
+	Unpriced int64 // replies whose model has no price
 	Replies  int64
 	LastAt   time.Time // the latest reply
 }
+
+// RoundCost rounds a sum of costs to 1e-9 USD, far below a cent and far
+// above the error of adding floating-point numbers in another order.
+func RoundCost(c float64) float64 { return math.Round(c*1e9) / 1e9 }
 
 // BucketSize is the granularity of stored usage sums: every real time zone's
 // day starts on a quarter hour of UTC.

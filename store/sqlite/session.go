@@ -25,6 +25,7 @@ func (db *DB) Session(ctx context.Context, id string) (store.Session, error) {
 	if err != nil {
 		return s, fmt.Errorf("session %s: %w", id, err)
 	}
+	s.Cost = store.RoundCost(s.Cost)
 	s.FirstAt, s.LastAt = fromMillis(first), fromMillis(last)
 	return s, nil
 }

@@ -12,8 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
@@ -120,7 +118,7 @@ func migrateUp(path string) error {
 // upToDate reports whether the database at path exists and has every
 // embedded migration applied, read without taking any write lock.
 func upToDate(path string) bool {
-	latest, err := latestVersion()
+	latest, err := migrations.Latest(migrations.SQLite, "sqlite")
 	if err != nil {
 		return false
 	}
@@ -135,23 +133,7 @@ func upToDate(path string) bool {
 	var version int64
 	var dirty bool
 	err = conn.QueryRow(`SELECT version, dirty FROM schema_migrations`).Scan(&version, &dirty)
-	return err == nil && !dirty && version == latest
-}
-
-// latestVersion is the version of the newest embedded migration.
-func latestVersion() (int64, error) {
-	entries, err := fs.ReadDir(migrations.SQLite, "sqlite")
-	if err != nil {
-		return 0, fmt.Errorf("read migrations: %w", err)
-	}
-	var latest int64
-	for _, e := range entries {
-		prefix, _, _ := strings.Cut(e.Name(), "_")
-		if v, err := strconv.ParseInt(prefix, 10, 64); err == nil {
-			latest = max(latest, v)
-		}
-	}
-	return latest, nil
+	return err == nil && !dirty && uint(version) == latest
 }
 
 // migrateFile applies the embedded migrations on a connection of its own,
@@ -181,6 +163,9 @@ func migrateFile(path, journal string) error {
 		return fmt.Errorf("migrate %s: %w", path, err)
 	}
 	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		if v, dirty, verr := m.Version(); verr == nil && dirty {
+			err = migrations.Failed(migrations.SQLite, "sqlite", v, err)
+		}
 		return fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return nil

@@ -17,12 +17,14 @@ func (db *DB) UsageSums(ctx context.Context, uq store.UsageQuery) ([]store.Usage
 	if uq.BySession {
 		q = `SELECT 0, q.session_id, coalesce(s.project, ''), q.model, ` + usageColumns + `
 			FROM usage_quarters q LEFT JOIN sessions s ON s.id = q.session_id` + where + `
-			GROUP BY q.session_id, q.model`
+			GROUP BY q.session_id, q.model
+			ORDER BY q.session_id, q.model`
 	} else {
 		offset, oargs := offsetExpr(uq.Zone)
 		q = `SELECT (q.bucket * 900 + ` + offset + `) / 86400 AS day, '', '', q.model, ` + usageColumns + `
 			FROM usage_quarters q` + joinIfProject(uq) + where + `
-			GROUP BY day, q.model`
+			GROUP BY day, q.model
+			ORDER BY day, q.model`
 		args = append(oargs, args...)
 	}
 	rows, err := db.r.QueryContext(ctx, q, args...)
@@ -41,6 +43,7 @@ func (db *DB) UsageSums(ctx context.Context, uq store.UsageQuery) ([]store.Usage
 		if !uq.BySession {
 			u.Day = time.Unix(day*86400, 0).UTC()
 		}
+		u.Cost = store.RoundCost(u.Cost)
 		u.LastAt = time.UnixMilli(last).UTC()
 		out = append(out, u)
 	}

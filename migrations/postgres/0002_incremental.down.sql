@@ -1,0 +1,9 @@
+DROP TABLE skipped_lines;
+DROP TABLE session_files;
+ALTER TABLE ingest_files
+    DROP COLUMN dev,
+    DROP COLUMN inode,
+    DROP COLUMN head_len,
+    DROP COLUMN head_hash,
+    DROP COLUMN imported_at,
+    DROP COLUMN gone_at;

@@ -1,0 +1,542 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// writeLock serializes writers across processes: the derived sums
+// (usage_quarters, session totals) are recomputed from rows that a
+// concurrent batch could otherwise be changing underneath.
+const writeLock = `SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':insights-write'))`
+
+const fileColumns = `path, size, "offset", lines, broken, mod_time, dev, inode, head_len, head_hash, imported_at, gone_at`
+
+// FileState returns the import state of one transcript file.
+func (db *DB) FileState(ctx context.Context, path string) (store.FileState, bool, error) {
+	s, err := scanFile(db.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM ingest_files WHERE path = $1`, path))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.FileState{Path: path}, false, nil
+	}
+	if err != nil {
+		return s, false, fmt.Errorf("file state of %s: %w", path, err)
+	}
+	return s, true, nil
+}
+
+func scanFile(row interface{ Scan(...any) error }) (store.FileState, error) {
+	var s store.FileState
+	var mod, imported, gone sql.NullTime
+	var dev, inode int64
+	err := row.Scan(&s.Path, &s.Size, &s.Offset, &s.Lines, &s.Broken, &mod, &dev, &inode,
+		&s.HeadLen, &s.HeadHash, &imported, &gone)
+	s.Dev, s.Inode = uint64(dev), uint64(inode)
+	s.ModTime, s.ImportedAt, s.GoneAt = fromNull(mod), fromNull(imported), fromNull(gone)
+	return s, err
+}
+
+// Files lists every tracked file.
+func (db *DB) Files(ctx context.Context) ([]store.FileState, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM ingest_files ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	defer rows.Close()
+	var fs []store.FileState
+	for rows.Next() {
+		f, err := scanFile(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list files: %w", err)
+		}
+		fs = append(fs, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list files: %w", err)
+	}
+	return fs, nil
+}
+
+// MarkGone records that files were deleted.
+func (db *DB) MarkGone(ctx context.Context, paths []string, at time.Time) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE ingest_files SET gone_at = $1 WHERE path = ANY($2) AND gone_at IS NULL`,
+		nullTime(at), pq.Array(paths))
+	if err != nil {
+		return fmt.Errorf("mark files gone: %w", err)
+	}
+	return nil
+}
+
+// SkipFile records a file that could not be read.
+func (db *DB) SkipFile(ctx context.Context, sk store.Skipped) error {
+	sk.Line = 0
+	return insertSkipped(ctx, db.db, []store.Skipped{sk})
+}
+
+// Apply writes a batch and the file's state in one transaction, with a
+// fixed number of statements whatever the batch's size.
+func (db *DB) Apply(ctx context.Context, b *store.Batch) error {
+	if b.File.Path == "" {
+		return errors.New("import: batch names no file")
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin import of %s: %w", b.File.Path, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := applyTx(ctx, tx, b); err != nil {
+		return fmt.Errorf("import %s: %w", b.File.Path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit import of %s: %w", b.File.Path, err)
+	}
+	return nil
+}
+
+func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	if _, err := tx.ExecContext(ctx, writeLock); err != nil {
+		return fmt.Errorf("lock for writing: %w", err)
+	}
+	touched := map[string]bool{}
+	quarters := map[quarter]bool{}
+	if err := upsertSessions(ctx, tx, b.Sessions, touched); err != nil {
+		return err
+	}
+	if err := insertMessages(ctx, tx, b.Messages, touched); err != nil {
+		return err
+	}
+	if err := upsertUsage(ctx, tx, b.Usage, touched, quarters); err != nil {
+		return err
+	}
+	if err := refreshQuarters(ctx, tx, quarters); err != nil {
+		return err
+	}
+	if err := refreshSessions(ctx, tx, touched); err != nil {
+		return err
+	}
+	if err := linkFiles(ctx, tx, b); err != nil {
+		return err
+	}
+	if err := saveSkipped(ctx, tx, b); err != nil {
+		return err
+	}
+	const q = `INSERT INTO ingest_files (` + fileColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)
+		ON CONFLICT (path) DO UPDATE SET size = excluded.size, "offset" = excluded."offset",
+			lines = excluded.lines, broken = excluded.broken, mod_time = excluded.mod_time,
+			dev = excluded.dev, inode = excluded.inode, head_len = excluded.head_len,
+			head_hash = excluded.head_hash, imported_at = excluded.imported_at, gone_at = NULL`
+	f := b.File
+	if _, err := tx.ExecContext(ctx, q, f.Path, f.Size, f.Offset, f.Lines, f.Broken, nullTime(f.ModTime),
+		int64(f.Dev), int64(f.Inode), f.HeadLen, f.HeadHash, nullTime(f.ImportedAt)); err != nil {
+		return fmt.Errorf("save file state: %w", err)
+	}
+	return nil
+}
+
+// upsertSessions merges what a batch saw of each session: the widest time
+// span, and place, branch and version from the latest record.
+func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched map[string]bool) error {
+	if len(ss) == 0 {
+		return nil
+	}
+	merged := map[string]store.Session{}
+	for _, s := range ss {
+		if old, ok := merged[s.ID]; ok {
+			s = mergeSession(old, s)
+		}
+		merged[s.ID] = s
+	}
+	ids := sortedKeys(merged)
+	n := len(ids)
+	project, branch, version := make([]string, n), make([]string, n), make([]string, n)
+	first, last := make([]string, n), make([]string, n)
+	for i, id := range ids {
+		s := merged[id]
+		project[i], branch[i], version[i] = s.Project, s.GitBranch, s.Version
+		first[i], last[i] = timeText(s.FirstAt), timeText(s.LastAt)
+		touched[id] = true
+	}
+	const q = `INSERT INTO sessions (id, project, git_branch, version, first_at, last_at)
+		SELECT id, project, git_branch, version, nullif(first_at, '')::timestamptz, nullif(last_at, '')::timestamptz
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+			AS t(id, project, git_branch, version, first_at, last_at)
+		ON CONFLICT (id) DO UPDATE SET
+			project = CASE WHEN excluded.project <> '' AND (sessions.project = '' OR excluded.last_at >= sessions.last_at)
+				THEN excluded.project ELSE sessions.project END,
+			git_branch = CASE WHEN excluded.git_branch <> '' AND (sessions.git_branch = '' OR excluded.last_at >= sessions.last_at)
+				THEN excluded.git_branch ELSE sessions.git_branch END,
+			version = CASE WHEN excluded.version <> '' AND (sessions.version = '' OR excluded.last_at >= sessions.last_at)
+				THEN excluded.version ELSE sessions.version END,
+			first_at = least(sessions.first_at, excluded.first_at),
+			last_at = greatest(sessions.last_at, excluded.last_at)`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(project), pq.Array(branch), pq.Array(version),
+		pq.Array(first), pq.Array(last)); err != nil {
+		return fmt.Errorf("save %d sessions: %w", n, err)
+	}
+	return nil
+}
+
+// mergeSession applies the rule of upsertSessions to two records of one
+// session in the same batch, in the order they were seen.
+func mergeSession(old, s store.Session) store.Session {
+	later := !old.LastAt.IsZero() && !s.LastAt.IsZero() && !s.LastAt.Before(old.LastAt)
+	pick := func(o, n string) string {
+		if n != "" && (o == "" || later) {
+			return n
+		}
+		return o
+	}
+	out := old
+	out.Project, out.GitBranch, out.Version = pick(old.Project, s.Project), pick(old.GitBranch, s.GitBranch), pick(old.Version, s.Version)
+	if out.FirstAt.IsZero() || (!s.FirstAt.IsZero() && s.FirstAt.Before(out.FirstAt)) {
+		out.FirstAt = s.FirstAt
+	}
+	if s.LastAt.After(out.LastAt) {
+		out.LastAt = s.LastAt
+	}
+	return out
+}
+
+// insertMessages keeps one copy of each message uuid: of copies in several
+// sessions (a resumed session repeats earlier lines), the one in the smallest
+// session id, so that the result does not depend on the order files are read in.
+func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	keep := map[string]store.Message{}
+	for _, m := range ms {
+		touched[m.SessionID] = true
+		if old, ok := keep[m.UUID]; ok && old.SessionID <= m.SessionID {
+			continue
+		}
+		keep[m.UUID] = m
+	}
+	uuids := sortedKeys(keep)
+	n := len(uuids)
+	var (
+		session, parent, typ, role, ts, text, model, agent = make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		seq                                = make([]int64, n)
+		sidechain, meta, compact, apiError = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	)
+	for i, id := range uuids {
+		m := keep[id]
+		session[i], seq[i], parent[i], typ[i], role[i] = m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
+		ts[i], text[i], model[i], agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
+		sidechain[i], meta[i], compact[i], apiError[i] = m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError
+	}
+	// The moved-from sessions come back, read before the statement changed them.
+	const q = `WITH input AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::bool[], $14::bool[])
+				AS t(uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
+					is_sidechain, is_meta, is_compact_summary, is_api_error)
+		), old AS (
+			SELECT m.uuid, m.session_id FROM messages m JOIN input USING (uuid)
+		), up AS (
+			INSERT INTO messages (uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
+				is_sidechain, is_meta, is_compact_summary, is_api_error)
+			SELECT uuid, session_id, seq, nullif(parent_uuid, ''), type, role, nullif(ts, '')::timestamptz, text,
+				nullif(model, ''), nullif(agent_id, ''), is_sidechain, is_meta, is_compact_summary, is_api_error
+			FROM input
+			ON CONFLICT (uuid) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq,
+				parent_uuid = excluded.parent_uuid, type = excluded.type, role = excluded.role, ts = excluded.ts,
+				text = excluded.text, model = excluded.model, agent_id = excluded.agent_id,
+				is_sidechain = excluded.is_sidechain, is_meta = excluded.is_meta,
+				is_compact_summary = excluded.is_compact_summary, is_api_error = excluded.is_api_error
+			WHERE excluded.session_id < messages.session_id
+			RETURNING uuid
+		)
+		SELECT DISTINCT old.session_id FROM old JOIN up USING (uuid)`
+	rows, err := tx.QueryContext(ctx, q, pq.Array(uuids), pq.Array(session), pq.Array(seq), pq.Array(parent),
+		pq.Array(typ), pq.Array(role), pq.Array(ts), pq.Array(text), pq.Array(model), pq.Array(agent),
+		pq.Array(sidechain), pq.Array(meta), pq.Array(compact), pq.Array(apiError))
+	if err != nil {
+		return fmt.Errorf("save %d messages: %w", n, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var prev string
+		if err := rows.Scan(&prev); err != nil {
+			return fmt.Errorf("save %d messages: %w", n, err)
+		}
+		touched[prev] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("save %d messages: %w", n, err)
+	}
+	return nil
+}
+
+// quarter is one row of usage_quarters, less the model.
+type quarter struct {
+	session string
+	bucket  int64
+}
+
+var bucketSeconds = int64(store.BucketSize / time.Second)
+
+func quarterOf(session string, ts time.Time) quarter {
+	return quarter{session, ts.UnixMilli() / (bucketSeconds * 1000)}
+}
+
+// fuller reports whether usage u wins over the stored v: more tokens, or as
+// many from an earlier line, or the same line in a smaller session id.
+func fuller(u, v store.Usage) bool {
+	if u.Total() != v.Total() {
+		return u.Total() > v.Total()
+	}
+	if ut, vt := ms(u.Timestamp), ms(v.Timestamp); !ut.Equal(vt) {
+		return ut.Before(vt)
+	}
+	return u.SessionID < v.SessionID
+}
+
+// upsertUsage keeps one row per reply: the fullest usage seen, dated by the
+// earliest line that carries it; identical copies in several sessions go to
+// the smallest session id. It notes the sessions and quarter hours whose sums
+// change: the reply's, and the ones it moved away from.
+func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
+	if len(us) == 0 {
+		return nil
+	}
+	keep := map[string]store.Usage{}
+	for _, u := range us {
+		touched[u.SessionID] = true
+		quarters[quarterOf(u.SessionID, ms(u.Timestamp))] = true
+		if old, ok := keep[u.Key]; ok && !fuller(u, old) {
+			continue
+		}
+		keep[u.Key] = u
+	}
+	keys := sortedKeys(keep)
+	n := len(keys)
+	var (
+		msgID, reqID, session, model, ts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		in, out, cw5, cw1, cr, total     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		cost                             = make([]float64, n)
+		priced                           = make([]bool, n)
+	)
+	for i, k := range keys {
+		u := keep[k]
+		msgID[i], reqID[i], session[i], model[i], ts[i] = u.MessageID, u.RequestID, u.SessionID, u.Model, timeText(u.Timestamp)
+		in[i], out[i], cw5[i], cw1[i], cr[i], total[i] = u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total()
+		cost[i], priced[i] = u.Cost, u.Priced
+	}
+	const q = `WITH input AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+				$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+				$13::float8[], $14::bool[])
+				AS t(key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
+					cache_write_5m, cache_write_1h, cache_read, total_tokens, cost, priced)
+		), old AS (
+			SELECT u.session_id, u.ts FROM usage u JOIN input USING (key)
+		), up AS (
+			INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
+				cache_write_5m, cache_write_1h, cache_read, total_tokens, cost)
+			SELECT key, nullif(message_id, ''), nullif(request_id, ''), session_id, model, ts::timestamptz,
+				input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, total_tokens,
+				CASE WHEN priced THEN cost END
+			FROM input
+			ON CONFLICT (key) DO UPDATE SET
+				session_id = excluded.session_id, model = excluded.model, ts = excluded.ts,
+				input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+				cache_write_5m = excluded.cache_write_5m, cache_write_1h = excluded.cache_write_1h,
+				cache_read = excluded.cache_read, total_tokens = excluded.total_tokens, cost = excluded.cost
+			WHERE excluded.total_tokens > usage.total_tokens
+				OR (excluded.total_tokens = usage.total_tokens AND (excluded.ts < usage.ts
+					OR (excluded.ts = usage.ts AND excluded.session_id < usage.session_id)))
+		)
+		SELECT session_id, ts FROM old`
+	rows, err := tx.QueryContext(ctx, q, pq.Array(keys), pq.Array(msgID), pq.Array(reqID), pq.Array(session),
+		pq.Array(model), pq.Array(ts), pq.Array(in), pq.Array(out), pq.Array(cw5), pq.Array(cw1), pq.Array(cr),
+		pq.Array(total), pq.Array(cost), pq.Array(priced))
+	if err != nil {
+		return fmt.Errorf("save %d usage rows: %w", n, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var t time.Time
+		if err := rows.Scan(&s, &t); err != nil {
+			return fmt.Errorf("save %d usage rows: %w", n, err)
+		}
+		touched[s] = true
+		quarters[quarterOf(s, t)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("save %d usage rows: %w", n, err)
+	}
+	return nil
+}
+
+// refreshQuarters recomputes the sums of usage_quarters for the given
+// sessions and quarter hours from the usage rows.
+func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	all := make([]quarter, 0, len(qs))
+	for q := range qs {
+		all = append(all, q)
+	}
+	slices.SortFunc(all, func(a, b quarter) int {
+		if c := strings.Compare(a.session, b.session); c != 0 {
+			return c
+		}
+		return int(a.bucket - b.bucket)
+	})
+	sessions, buckets := make([]string, len(all)), make([]int64, len(all))
+	for i, q := range all {
+		sessions[i], buckets[i] = q.session, q.bucket
+	}
+	const del = `DELETE FROM usage_quarters q USING unnest($1::text[], $2::bigint[]) AS k(session_id, bucket)
+		WHERE q.session_id = k.session_id AND q.bucket = k.bucket`
+	if _, err := tx.ExecContext(ctx, del, pq.Array(sessions), pq.Array(buckets)); err != nil {
+		return fmt.Errorf("clear %d usage sums: %w", len(all), err)
+	}
+	const ins = `INSERT INTO usage_quarters (session_id, bucket, model, input_tokens, output_tokens, cache_write_5m,
+			cache_write_1h, cache_read, cost, unpriced, replies, last_ts)
+		SELECT u.session_id, k.bucket, u.model, sum(u.input_tokens), sum(u.output_tokens), sum(u.cache_write_5m),
+			sum(u.cache_write_1h), sum(u.cache_read), coalesce(sum(u.cost), 0), count(*) FILTER (WHERE u.cost IS NULL),
+			count(*), max(u.ts)
+		FROM unnest($1::text[], $2::bigint[]) AS k(session_id, bucket)
+		JOIN usage u ON u.session_id = k.session_id
+			AND u.ts >= to_timestamp(k.bucket * $3) AND u.ts < to_timestamp((k.bucket + 1) * $3)
+		GROUP BY u.session_id, k.bucket, u.model`
+	if _, err := tx.ExecContext(ctx, ins, pq.Array(sessions), pq.Array(buckets), bucketSeconds); err != nil {
+		return fmt.Errorf("sum usage of %d quarter hours: %w", len(all), err)
+	}
+	return nil
+}
+
+// refreshSessions recomputes the derived counts and totals of sessions.
+func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	const q = `UPDATE sessions s SET
+		messages = (SELECT count(*) FROM messages m WHERE m.session_id = s.id),
+		(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost) = (
+			SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_write_5m), 0),
+				coalesce(sum(cache_write_1h), 0), coalesce(sum(cache_read), 0), coalesce(sum(cost), 0)
+			FROM usage_quarters q WHERE q.session_id = s.id)
+		WHERE s.id = ANY($1)`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(sortedKeys(ids))); err != nil {
+		return fmt.Errorf("update totals of %d sessions: %w", len(ids), err)
+	}
+	return nil
+}
+
+// linkFiles notes which sessions the batch's file holds.
+func linkFiles(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	if len(b.Sessions) == 0 {
+		return nil
+	}
+	ids := make([]string, len(b.Sessions))
+	for i, s := range b.Sessions {
+		ids[i] = s.ID
+	}
+	slices.Sort(ids)
+	const q = `INSERT INTO session_files (session_id, path) SELECT DISTINCT unnest($1::text[]), $2
+		ON CONFLICT DO NOTHING`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(slices.Compact(ids)), b.File.Path); err != nil {
+		return fmt.Errorf("link %d sessions to their file: %w", len(ids), err)
+	}
+	return nil
+}
+
+// saveSkipped records the batch's skipped lines. A reset forgets the lines
+// skipped in the file's earlier content; any read clears a whole-file error.
+func saveSkipped(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+	del := `DELETE FROM skipped_lines WHERE path = $1 AND line = 0`
+	if b.Reset {
+		del = `DELETE FROM skipped_lines WHERE path = $1`
+	}
+	if _, err := tx.ExecContext(ctx, del, b.File.Path); err != nil {
+		return fmt.Errorf("clear skipped lines: %w", err)
+	}
+	return insertSkipped(ctx, tx, b.Skipped)
+}
+
+func insertSkipped(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, sks []store.Skipped) error {
+	if len(sks) == 0 {
+		return nil
+	}
+	type key struct {
+		path string
+		line int64
+	}
+	last := map[key]store.Skipped{}
+	for _, sk := range sks {
+		last[key{sk.Path, sk.Line}] = sk
+	}
+	n := len(last)
+	path, reason, detail, at := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	line := make([]int64, 0, n)
+	for _, sk := range last {
+		path, line, reason, detail = append(path, sk.Path), append(line, sk.Line), append(reason, sk.Reason), append(detail, sk.Detail)
+		at = append(at, timeText(sk.At))
+	}
+	const q = `INSERT INTO skipped_lines (path, line, reason, detail, at)
+		SELECT path, line, reason, detail, coalesce(nullif(at, '')::timestamptz, 'epoch')
+		FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS t(path, line, reason, detail, at)
+		ON CONFLICT (path, line) DO UPDATE SET reason = excluded.reason, detail = excluded.detail, at = excluded.at`
+	if _, err := ex.ExecContext(ctx, q, pq.Array(path), pq.Array(line), pq.Array(reason), pq.Array(detail), pq.Array(at)); err != nil {
+		return fmt.Errorf("record %d skipped lines: %w", n, err)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// ms truncates a time to the millisecond, the precision stored by both
+// drivers; the zero time stays zero (stored as NULL).
+func ms(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Millisecond).UTC()
+}
+
+// timeText renders a time for a text array cast to timestamptz; the zero
+// time is the empty string, turned into NULL by nullif.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return ms(t).Format("2006-01-02T15:04:05.000Z07:00")
+}
+
+// nullTime is a time argument: NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ms(t)
+}
+
+func fromNull(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}

@@ -1,0 +1,127 @@
+// Package postgres implements store.Driver on a PostgreSQL database through
+// lib/pq. Every batch is written with a constant number of statements
+// whatever its size: rows travel as arrays and are unpacked with unnest.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	migratepg "github.com/golang-migrate/migrate/v4/database/postgres"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+	_ "github.com/lib/pq" // registers the "postgres" driver
+
+	"github.com/claude-insights/insights/migrations"
+	"github.com/claude-insights/insights/store"
+)
+
+// DB is a store.Driver over one PostgreSQL database (its current schema).
+type DB struct {
+	db *sql.DB
+}
+
+var _ store.Driver = (*DB)(nil)
+
+// Options tune the connection pool.
+type Options struct {
+	// MaxConns is the most connections open at once; 0 means 8.
+	MaxConns int
+}
+
+// Open connects to the database named by dsn (a postgres:// URL or
+// key=value pairs) and brings its schema up to date.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	conns := opt.MaxConns
+	if conns <= 0 {
+		conns = 8
+	}
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", Redact(dsn), err)
+	}
+	if err := migrateUp(ctx, db, dsn); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", Redact(dsn), err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// migrateUp applies the embedded migrations. Processes opening one database
+// migrate it one at a time, under an advisory lock held on one connection.
+func migrateUp(ctx context.Context, db *sql.DB, dsn string) error {
+	latest, err := migrations.Latest(migrations.Postgres, "postgres")
+	if err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	const lockKey = `hashtext(current_schema() || ':insights-migrate')`
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(`+lockKey+`)`); err != nil {
+		return fmt.Errorf("lock for migration: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+lockKey+`)`) //nolint:errcheck // closing the connection unlocks too
+	var version uint
+	var dirty bool
+	err = conn.QueryRowContext(ctx, `SELECT version, dirty FROM schema_migrations`).Scan(&version, &dirty)
+	if err == nil && !dirty && version == latest {
+		return nil // the common case
+	}
+	// golang-migrate closes the database it is handed: give it its own.
+	mdb, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	mdb.SetMaxOpenConns(2)
+	drv, err := migratepg.WithInstance(mdb, &migratepg.Config{})
+	if err != nil {
+		mdb.Close()
+		return err
+	}
+	src, err := iofs.New(migrations.Postgres, "postgres")
+	if err != nil {
+		drv.Close()
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, "postgres", drv)
+	if err != nil {
+		drv.Close()
+		return err
+	}
+	defer m.Close()
+	if v, dirty, err := m.Version(); err == nil && dirty {
+		// Every migration records itself as applied in its own transaction:
+		// one still marked dirty was rolled back.
+		target := int(v) - 1
+		if target == 0 {
+			target = database.NilVersion
+		}
+		if err := m.Force(target); err != nil {
+			return fmt.Errorf("repair dirty version %d: %w", v, err)
+		}
+	}
+	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
+		if v, dirty, verr := m.Version(); verr == nil && dirty {
+			return migrations.Failed(migrations.Postgres, "postgres", v, err)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/store/postgres"
+	"github.com/claude-insights/insights/store/postgres/pgtest"
+	"github.com/claude-insights/insights/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func open(t *testing.T) store.Driver {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, open)
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	db, err := postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(ctx, &store.Batch{File: store.FileState{Path: "/a.jsonl", Size: 10, Offset: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatalf("reopen (migrations must be a no-op): %v", err)
+	}
+	defer db.Close()
+	if st, ok, err := db.FileState(ctx, "/a.jsonl"); err != nil || !ok || st.Offset != 10 {
+		t.Errorf("FileState after reopen = %+v, %v, %v", st, ok, err)
+	}
+}
+
+func rawExec(t *testing.T, dsn string, stmts ...string) {
+	t.Helper()
+	conn, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range stmts {
+		if _, err := conn.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// A migration that fails is reported by name, with how to recover; once the
+// cause is gone, the next start applies it.
+func TestFailedMigrationIsNamedAndRetried(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	db, err := postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Back to version 1, with a table in the way of migration 2.
+	rawExec(t, dsn,
+		`DROP TABLE skipped_lines, session_files`,
+		`ALTER TABLE ingest_files DROP COLUMN dev, DROP COLUMN inode, DROP COLUMN head_len, DROP COLUMN head_hash,
+			DROP COLUMN imported_at, DROP COLUMN gone_at`,
+		`UPDATE schema_migrations SET version = 1, dirty = false`,
+		`CREATE TABLE skipped_lines (x int)`)
+	_, err = postgres.Open(ctx, dsn, postgres.Options{})
+	if err == nil {
+		t.Fatal("Open succeeded with a table in the way of migration 2")
+	}
+	for _, want := range []string{"0002_incremental", "nothing of it was applied", "version 1", "skipped_lines", "start insights again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	rawExec(t, dsn, `DROP TABLE skipped_lines`)
+	db, err = postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatalf("Open after the cause was removed: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Status(ctx, 1); err != nil {
+		t.Errorf("Status after the retried migration: %v", err)
+	}
+}
+
+// Processes starting together on one new database migrate it one at a time.
+func TestOpenConcurrently(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			db, err := postgres.Open(ctx, dsn, postgres.Options{MaxConns: 2})
+			if err == nil {
+				err = db.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h/db?sslmode=disable": "postgres://u:xxxxx@h/db?sslmode=disable",
+		"host=h user=u password=secret dbname=d":   "host=h user=u password=xxxxx dbname=d",
+		"host=h password='se cret' dbname=d":       "host=h password=xxxxx dbname=d",
+		"postgres://u@h/db":                        "postgres://u@h/db",
+	} {
+		if got := postgres.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,30 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// Session returns one session.
+func (db *DB) Session(ctx context.Context, id string) (store.Session, error) {
+	const q = `SELECT id, project, git_branch, version, first_at, last_at, messages, input_tokens, output_tokens,
+			cache_write_5m, cache_write_1h, cache_read, cost
+		FROM sessions WHERE id = $1`
+	var s store.Session
+	var first, last sql.NullTime
+	err := db.db.QueryRowContext(ctx, q, id).Scan(&s.ID, &s.Project, &s.GitBranch, &s.Version, &first, &last,
+		&s.Messages, &s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("session %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return s, fmt.Errorf("session %s: %w", id, err)
+	}
+	s.Cost = store.RoundCost(s.Cost)
+	s.FirstAt, s.LastAt = fromNull(first), fromNull(last)
+	return s, nil
+}
