@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/claude-insights/insights/store/postgres/pgtest"
@@ -24,5 +25,47 @@ var drivers = []struct {
 func eachDriver(t *testing.T, fn func(t *testing.T, db string)) {
 	for _, d := range drivers {
 		t.Run(d.name, func(t *testing.T) { fn(t, d.db(t)) })
+	}
+}
+
+// A team install names its PostgreSQL database in the config file; import
+// and usage work on it as on SQLite.
+func TestTeamModeConfig(t *testing.T) {
+	isolate(t)
+	dsn := pgtest.DSN(t)
+	cfg := filepath.Join(t.TempDir(), "config.toml")
+	body := "mode = \"team\"\ndb = \"" + dsn + "\"\ndb_connections = 2\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--config", cfg, "import", testdataDir); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--config", cfg, "usage", "--json", "--timezone", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := decodeUsage(t, "daily", out); u.Totals.OutputTokens != 1919 {
+		t.Errorf("output tokens = %d, want 1919", u.Totals.OutputTokens)
+	}
+	// Without a DSN, team mode refuses to start.
+	if err := os.WriteFile(cfg, []byte("mode = \"team\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "--config", cfg, "status"); err == nil || !strings.Contains(err.Error(), "postgres://") {
+		t.Errorf("team mode on SQLite: err = %v, want one asking for a postgres:// DSN", err)
+	}
+}
+
+// A password in the DSN is never shown.
+func TestStatusHidesPassword(t *testing.T) {
+	isolate(t)
+	dsn := pgtest.WithParams(pgtest.DSN(t), map[string]string{"password": "hunter2"})
+	out, err := run(t, "--db", dsn, "status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hunter2") || !strings.Contains(out, "Database:") {
+		t.Errorf("status shows the password or no database:\n%s", out)
 	}
 }

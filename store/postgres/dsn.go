@@ -15,6 +15,10 @@ func Redact(dsn string) string {
 		if err != nil {
 			return "(unparsable PostgreSQL URL)"
 		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
 		return u.Redacted()
 	}
 	return keywordPassword.ReplaceAllString(dsn, "${1}xxxxx")

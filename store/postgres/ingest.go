@@ -404,15 +404,24 @@ func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error
 	if _, err := tx.ExecContext(ctx, del, pq.Array(sessions), pq.Array(buckets)); err != nil {
 		return fmt.Errorf("clear %d usage sums: %w", len(all), err)
 	}
-	const ins = `INSERT INTO usage_quarters (session_id, bucket, model, input_tokens, output_tokens, cache_write_5m,
+	// Each session's rows are read once, over the span of its touched
+	// quarters, and grouped by the quarter computed from their time.
+	const ins = `WITH k AS (
+			SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(session_id, bucket)
+		), span AS (
+			SELECT session_id, min(bucket) AS lo, max(bucket) AS hi FROM k GROUP BY session_id
+		), rows AS (
+			SELECT u.*, floor(extract(epoch FROM u.ts) / $3)::bigint AS bucket
+			FROM span JOIN usage u ON u.session_id = span.session_id
+				AND u.ts >= to_timestamp(span.lo * $3) AND u.ts < to_timestamp((span.hi + 1) * $3)
+		)
+		INSERT INTO usage_quarters (session_id, bucket, model, input_tokens, output_tokens, cache_write_5m,
 			cache_write_1h, cache_read, cost, unpriced, replies, last_ts)
-		SELECT u.session_id, k.bucket, u.model, sum(u.input_tokens), sum(u.output_tokens), sum(u.cache_write_5m),
-			sum(u.cache_write_1h), sum(u.cache_read), coalesce(sum(u.cost), 0), count(*) FILTER (WHERE u.cost IS NULL),
-			count(*), max(u.ts)
-		FROM unnest($1::text[], $2::bigint[]) AS k(session_id, bucket)
-		JOIN usage u ON u.session_id = k.session_id
-			AND u.ts >= to_timestamp(k.bucket * $3) AND u.ts < to_timestamp((k.bucket + 1) * $3)
-		GROUP BY u.session_id, k.bucket, u.model`
+		SELECT r.session_id, r.bucket, r.model, sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m),
+			sum(r.cache_write_1h), sum(r.cache_read), coalesce(sum(r.cost), 0), count(*) FILTER (WHERE r.cost IS NULL),
+			count(*), max(r.ts)
+		FROM rows r JOIN k ON k.session_id = r.session_id AND k.bucket = r.bucket
+		GROUP BY r.session_id, r.bucket, r.model`
 	if _, err := tx.ExecContext(ctx, ins, pq.Array(sessions), pq.Array(buckets), bucketSeconds); err != nil {
 		return fmt.Errorf("sum usage of %d quarter hours: %w", len(all), err)
 	}

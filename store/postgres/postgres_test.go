@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t *testing.T) store.Driver {
+func open(t testing.TB) store.Driver {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), pgtest.DSN(t), postgres.Options{MaxConns: 4})
 	if err != nil {
@@ -27,6 +28,15 @@ func open(t *testing.T) store.Driver {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, open)
+}
+
+// BenchmarkApply writes batches of 1,000 and of 100,000 messages and replies:
+// the time per message stays flat, as each batch takes a fixed number of
+// statements.
+func BenchmarkApply(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchmarkApply(b, open, n) })
+	}
 }
 
 func TestReopenKeepsData(t *testing.T) {
@@ -128,6 +138,7 @@ func TestRedact(t *testing.T) {
 		"host=h user=u password=secret dbname=d":   "host=h user=u password=xxxxx dbname=d",
 		"host=h password='se cret' dbname=d":       "host=h password=xxxxx dbname=d",
 		"postgres://u@h/db":                        "postgres://u@h/db",
+		"postgres://u@h/db?password=secret&x=1":    "postgres://u@h/db?password=xxxxx&x=1",
 	} {
 		if got := postgres.Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,7 +16,7 @@ import (
 	"github.com/claude-insights/insights/store/storetest"
 )
 
-func open(t *testing.T) store.Driver {
+func open(t testing.TB) store.Driver {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "insights.db"))
 	if err != nil {
@@ -27,6 +28,15 @@ func open(t *testing.T) store.Driver {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, open)
+}
+
+// BenchmarkApply writes batches of 1,000 and of 100,000 messages and replies:
+// the time per message stays flat, as each batch takes a fixed number of
+// statements.
+func BenchmarkApply(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) { storetest.BenchmarkApply(b, open, n) })
+	}
 }
 
 func TestReopenKeepsData(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +16,7 @@ import (
 )
 
 // Open returns a new, empty database for one test; the driver's test closes it.
-type Open func(t *testing.T) store.Driver
+type Open func(t testing.TB) store.Driver
 
 // Run runs the whole contract against databases made by open.
 func Run(t *testing.T, open Open) {
@@ -37,6 +39,12 @@ func Run(t *testing.T, open Open) {
 		{"MessageCopiesAnyOrder", testMessageCopiesAnyOrder},
 		{"SkippedLines", testSkippedLines},
 		{"GoneFilesAndStatus", testGoneFilesAndStatus},
+		{"DuplicatesInOneBatch", testDuplicatesInOneBatch},
+		{"ApplyTwiceChangesNothing", testApplyTwiceChangesNothing},
+		{"EmptyValues", testEmptyValues},
+		{"LargeBatch", testLargeBatch},
+		{"FailedApplyLeavesNothing", testFailedApplyLeavesNothing},
+		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -457,4 +465,235 @@ func status(t *testing.T, db store.Driver) store.Status {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// testDuplicatesInOneBatch: one batch holding several records of a session,
+// copies of a message in two sessions and lines of one streamed reply gives
+// what applying them one by one gives.
+func testDuplicatesInOneBatch(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	msg := func(sid string, seq int64) store.Message {
+		return store.Message{UUID: "u1", SessionID: sid, Seq: seq, Type: "user", Role: "user", Timestamp: at(9, 0)}
+	}
+	apply(t, db, &store.Batch{
+		Sessions: []store.Session{
+			{ID: "s2", Project: "/src/old", FirstAt: at(9, 0), LastAt: at(9, 30)},
+			{ID: "s2", Project: "/src/app", GitBranch: "main", FirstAt: at(8, 0), LastAt: at(10, 0)},
+			{ID: "s2", GitBranch: "feature", FirstAt: at(9, 0), LastAt: at(9, 10)},
+			{ID: "s1", Project: "/src/app", FirstAt: at(9, 0), LastAt: at(9, 0)},
+		},
+		Messages: []store.Message{msg("s2", 1), msg("s1", 4), msg("s2", 2)},
+		Usage: []store.Usage{
+			reply("r", "s2", at(9, 1), 3), reply("r", "s2", at(9, 2), 90), reply("r", "s2", at(9, 3), 90),
+			reply("r", "s2", at(9, 4), 10),
+		},
+	})
+	s2, err := db.Session(ctx, "s2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s2.Project != "/src/app" || s2.GitBranch != "main" || !s2.FirstAt.Equal(at(8, 0)) || !s2.LastAt.Equal(at(10, 0)) {
+		t.Errorf("s2 = %q %q %v..%v; want /src/app main 08:00..10:00", s2.Project, s2.GitBranch, s2.FirstAt, s2.LastAt)
+	}
+	if s1, _ := db.Session(ctx, "s1"); s1.Messages != 1 || s2.Messages != 0 {
+		t.Errorf("messages s1 %d, s2 %d; want the copy in s1 only", s1.Messages, s2.Messages)
+	}
+	us := sums(t, db, store.UsageQuery{BySession: true})
+	if len(us) != 1 || us[0].Replies != 1 || us[0].Output != 90 || !us[0].LastAt.Equal(at(9, 2)) {
+		t.Errorf("usage = %+v; want one reply of output 90 at 09:02", us)
+	}
+}
+
+// snapshot is everything a driver tells about its contents.
+func snapshot(t *testing.T, db store.Driver, sessions ...string) string {
+	t.Helper()
+	st := status(t, db)
+	st.Size, st.Recent = 0, nil
+	files, err := db.Files(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%+v\n%+v\n", st, files)
+	for _, q := range []store.UsageQuery{{}, {BySession: true}} {
+		fmt.Fprintf(&b, "%+v\n", sums(t, db, q))
+	}
+	for _, id := range sessions {
+		s, err := db.Session(context.Background(), id)
+		fmt.Fprintf(&b, "%+v %v\n", s, err)
+	}
+	return b.String()
+}
+
+func testApplyTwiceChangesNothing(t *testing.T, db store.Driver) {
+	b := &store.Batch{
+		File:     store.FileState{Path: "/c/a.jsonl", Size: 900, Offset: 900, Lines: 4, ImportedAt: at(12, 0)},
+		Sessions: []store.Session{session("s1", at(9, 0), at(9, 5))},
+		Messages: []store.Message{
+			{UUID: "u1", SessionID: "s1", Seq: 1, Type: "user", Role: "user", Timestamp: at(9, 0), Text: "hi"},
+			{UUID: "a1", SessionID: "s1", Seq: 2, ParentUUID: "u1", Type: "assistant", Role: "assistant", Timestamp: at(9, 1)},
+		},
+		Usage:   []store.Usage{reply("a", "s1", at(9, 1), 12), reply("b", "s1", at(9, 5), 30)},
+		Skipped: []store.Skipped{{Path: "/c/a.jsonl", Line: 3, Reason: "not JSON", At: at(12, 0)}},
+	}
+	apply(t, db, b)
+	once := snapshot(t, db, "s1")
+	apply(t, db, b)
+	if twice := snapshot(t, db, "s1"); twice != once {
+		t.Errorf("applying a batch again changed the database:\n once: %s\ntwice: %s", once, twice)
+	}
+}
+
+// testEmptyValues: absent strings and times are stored as such and come
+// back as the zero value.
+func testEmptyValues(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	f := store.FileState{Path: "/c/empty.jsonl"}
+	apply(t, db, &store.Batch{
+		File:     f,
+		Sessions: []store.Session{{ID: "bare"}},
+		Messages: []store.Message{{UUID: "m", SessionID: "bare", Type: "system"}},
+		Usage:    []store.Usage{{Key: "line:1", SessionID: "bare", Timestamp: at(2, 0), Priced: true}},
+	})
+	got, ok, err := db.FileState(ctx, f.Path)
+	if err != nil || !ok || got != f {
+		t.Errorf("FileState = %+v, %v, %v; want %+v", got, ok, err, f)
+	}
+	s, err := db.Session(ctx, "bare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Session{ID: "bare", Messages: 1}); s != want {
+		t.Errorf("Session = %+v, want %+v", s, want)
+	}
+	us := sums(t, db, store.UsageQuery{})
+	if len(us) != 1 || us[0].Model != "" || us[0].Replies != 1 || us[0].Total() != 0 {
+		t.Errorf("sums = %+v; want one empty reply", us)
+	}
+}
+
+// testLargeBatch writes one batch of many rows, as a first import of a long
+// session does.
+func testLargeBatch(t *testing.T, db store.Driver) {
+	const n = 20_000
+	b := LargeBatch("big", n)
+	apply(t, db, b)
+	s, err := db.Session(context.Background(), "big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out int64
+	for _, u := range b.Usage {
+		out += u.Output
+	}
+	if s.Messages != n || s.Output != out || math.Abs(s.Cost-float64(out)/1000) > 1e-6 {
+		t.Errorf("session = %d messages, output %d, cost %v; want %d, %d, %v", s.Messages, s.Output, s.Cost, n, out, float64(out)/1000)
+	}
+	if _, _, replies := sum(sums(t, db, store.UsageQuery{})); replies != n {
+		t.Errorf("replies = %d, want %d", replies, n)
+	}
+}
+
+// LargeBatch is a batch of one session with n messages, each with the
+// usage of a reply, spread over a day; ids are unique to the session id.
+func LargeBatch(sid string, n int) *store.Batch {
+	b := &store.Batch{
+		File:     store.FileState{Path: "/c/projects/p/" + sid + ".jsonl", Size: int64(n) * 1000, Offset: int64(n) * 1000, Lines: int64(n)},
+		Sessions: []store.Session{session(sid, day, day.Add(24*time.Hour))},
+	}
+	for i := range n {
+		ts := day.Add(time.Duration(i) * 24 * time.Hour / time.Duration(n))
+		id := fmt.Sprintf("%s-%07d", sid, i)
+		b.Messages = append(b.Messages, store.Message{UUID: id, SessionID: sid, Seq: int64(i + 1), Type: "assistant",
+			Role: "assistant", Timestamp: ts, Text: strings.Repeat("word ", 40), Model: "claude-opus-4-6"})
+		b.Usage = append(b.Usage, reply(id, sid, ts, int64(i%500)))
+	}
+	return b
+}
+
+// BenchmarkApply measures the write of one batch of n messages and as many
+// replies, each into a database already holding the earlier ones.
+func BenchmarkApply(b *testing.B, open Open, n int) {
+	db := open(b)
+	batches := make([]*store.Batch, b.N)
+	for i := range batches {
+		batches[i] = LargeBatch(fmt.Sprintf("s%04d", i), n)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := db.Apply(context.Background(), batches[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "messages/s")
+}
+
+// testFailedApplyLeavesNothing: a batch cut off by its context leaves no
+// trace, not even the file's state.
+func testFailedApplyLeavesNothing(t *testing.T, db store.Driver) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	b := LargeBatch("big", 100)
+	if err := db.Apply(ctx, b); err == nil {
+		t.Fatal("Apply with a cancelled context succeeded")
+	}
+	if err := db.Apply(context.Background(), &store.Batch{}); err == nil {
+		t.Error("Apply of a batch naming no file succeeded")
+	}
+	if _, ok, err := db.FileState(context.Background(), b.File.Path); ok || err != nil {
+		t.Errorf("file state after a failed Apply: ok %v, err %v", ok, err)
+	}
+	if st := status(t, db); st.Sessions != 0 || st.Files != 0 {
+		t.Errorf("status after a failed Apply = %+v", st)
+	}
+}
+
+// testConcurrentWriters: batches applied at once, carrying copies of the
+// same messages and replies in several sessions (as resumed sessions do),
+// end as if applied one by one: each once, in the smallest session id.
+func testConcurrentWriters(t *testing.T, db store.Driver) {
+	const writers, batches = 4, 12
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*batches)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sid := fmt.Sprintf("s%d", w)
+			for i := range batches {
+				key := fmt.Sprintf("k%02d", i)
+				errs <- db.Apply(context.Background(), &store.Batch{
+					File:     store.FileState{Path: fmt.Sprintf("/c/%s.jsonl", sid), Lines: int64(i + 1)},
+					Sessions: []store.Session{session(sid, at(9, 0), at(9, 30))},
+					Messages: []store.Message{{UUID: key, SessionID: sid, Seq: int64(i + 1), Type: "user", Timestamp: at(9, i)}},
+					Usage:    []store.Usage{reply(key, sid, at(9, i), 1)},
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, _, replies := sum(sums(t, db, store.UsageQuery{}))
+	if replies != batches || tok.Output != batches {
+		t.Errorf("sums: %d replies, output %d; want %d each", replies, tok.Output, batches)
+	}
+	for w := range writers {
+		s, err := db.Session(context.Background(), fmt.Sprintf("s%d", w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if w == 0 {
+			want = batches
+		}
+		if s.Messages != want || s.Output != want {
+			t.Errorf("session %s: %d messages, output %d; want %d each", s.ID, s.Messages, s.Output, want)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,13 +109,47 @@ func start() (*server, error) {
 		}
 		s.admin, s.cluster, s.how = c.DSN, c, "throwaway cluster in "+c.Dir
 	}
-	s.dbName = fmt.Sprintf("insights_test_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+	dropStale(s.admin, time.Now().Add(-6*time.Hour))
+	s.dbName = fmt.Sprintf("%s%d_%d_%d", dbPrefix, time.Now().Unix(), os.Getpid(), time.Now().Nanosecond())
 	if err := execOn(s.admin, `CREATE DATABASE `+s.dbName); err != nil {
 		s.stopCluster()
 		return nil, fmt.Errorf("create test database: %w", err)
 	}
 	s.run = WithParams(s.admin, map[string]string{"dbname": s.dbName})
 	return s, nil
+}
+
+// dbPrefix starts the name of every test database, followed by the Unix
+// time it was created at.
+const dbPrefix = "insights_test_"
+
+// dropStale drops the test databases created before cutoff: left behind by
+// test runs that were killed before they could drop their own.
+func dropStale(admin string, cutoff time.Time) {
+	db, err := sql.Open("postgres", admin)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, dbPrefix)
+	if err != nil {
+		return
+	}
+	var stale []string
+	for rows.Next() {
+		var name string
+		if rows.Scan(&name) != nil {
+			break
+		}
+		created, _, _ := strings.Cut(strings.TrimPrefix(name, dbPrefix), "_")
+		if sec, err := strconv.ParseInt(created, 10, 64); err == nil && time.Unix(sec, 0).Before(cutoff) {
+			stale = append(stale, name)
+		}
+	}
+	rows.Close()
+	for _, name := range stale {
+		db.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`) //nolint:errcheck // best effort
+	}
 }
 
 func (s *server) close() error {

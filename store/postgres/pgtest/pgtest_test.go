@@ -1,9 +1,11 @@
 package pgtest
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) { os.Exit(Main(m)) }
@@ -62,5 +64,25 @@ func TestWithParams(t *testing.T) {
 	}
 	if got, want := WithParams("host=h user=u", map[string]string{"dbname": "d"}), "host=h user=u dbname='d'"; got != want {
 		t.Errorf("keywords: %q, want %q", got, want)
+	}
+}
+
+// Databases left by a killed run are dropped by a later one; recent ones,
+// perhaps a concurrent run's, stay.
+func TestDropStale(t *testing.T) {
+	DSN(t) // a server
+	old := fmt.Sprintf("%s%d_1_1", dbPrefix, time.Now().Add(-7*time.Hour).Unix())
+	recent := fmt.Sprintf("%s%d_1_2", dbPrefix, time.Now().Add(-time.Hour).Unix())
+	for _, name := range []string{old, recent} {
+		if err := execOn(srv.admin, `CREATE DATABASE `+name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer execOn(srv.admin, `DROP DATABASE IF EXISTS `+recent)
+	dropStale(srv.admin, time.Now().Add(-6*time.Hour))
+	for name, want := range map[string]bool{old: false, recent: true, srv.dbName: true} {
+		if got := execOn(WithParams(srv.admin, map[string]string{"dbname": name}), `SELECT 1`) == nil; got != want {
+			t.Errorf("database %s exists = %v, want %v", name, got, want)
+		}
 	}
 }
