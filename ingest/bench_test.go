@@ -44,26 +44,30 @@ func writeTranscripts(b *testing.B, dir string, sessions, replies int) int64 {
 }
 
 // BenchmarkImportTree measures a cold import: 20 sessions of 500 replies
-// (40,000 lines, about 26 MB) into a new SQLite database.
+// (40,000 lines, about 37 MB) into a new database, on each driver.
 func BenchmarkImportTree(b *testing.B) {
 	dir := b.TempDir()
 	size := writeTranscripts(b, dir, 20, 500)
-	b.SetBytes(size)
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		db := openDB(b)
-		b.StartTimer()
-		st, err := newImporter(db).ImportTree(context.Background(), dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if st.Lines != 40_000 {
-			b.Fatalf("lines = %d", st.Lines)
-		}
-		b.StopTimer()
-		db.Close()
-		b.StartTimer()
+	for _, d := range benchDrivers {
+		b.Run(d.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				db := d.open(b)
+				b.StartTimer()
+				st, err := newImporter(db).ImportTree(context.Background(), dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.Lines != 40_000 {
+					b.Fatalf("lines = %d", st.Lines)
+				}
+				b.StopTimer()
+				db.Close()
+				b.StartTimer()
+			}
+		})
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"github.com/golang-migrate/migrate/v4/database"
 	migratepg "github.com/golang-migrate/migrate/v4/database/postgres"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
-	_ "github.com/lib/pq" // registers the "postgres" driver
+	"github.com/lib/pq"
 
 	"github.com/claude-insights/insights/migrations"
 	"github.com/claude-insights/insights/store"
@@ -31,6 +31,9 @@ var _ store.Driver = (*DB)(nil)
 type Options struct {
 	// MaxConns is the most connections open at once; 0 means 8.
 	MaxConns int
+	// Dialer, when set, opens the network connections (tests count the
+	// round trips through it).
+	Dialer pq.Dialer
 }
 
 // Open connects to the database named by dsn (a postgres:// URL or
@@ -40,10 +43,14 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if conns <= 0 {
 		conns = 8
 	}
-	db, err := sql.Open("postgres", dsn)
+	connector, err := pq.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Redact(dsn), err)
 	}
+	if opt.Dialer != nil {
+		connector.Dialer(opt.Dialer)
+	}
+	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxIdleTime(5 * time.Minute)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/postgres"
@@ -144,4 +147,52 @@ func TestRedact(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// countingDialer counts the writes on its connections: each request the
+// client sends before it waits for an answer.
+type countingDialer struct{ writes atomic.Int64 }
+
+func (d *countingDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialTimeout(network, address, 0)
+}
+
+func (d *countingDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout(network, address, timeout)
+	return &countingConn{c, &d.writes}, err
+}
+
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A batch costs the same few round trips whether it holds ten rows or ten
+// thousand: rows are never sent one statement each.
+func TestApplyRoundTripsDoNotGrowWithRows(t *testing.T) {
+	ctx := context.Background()
+	d := &countingDialer{}
+	db, err := postgres.Open(ctx, pgtest.DSN(t), postgres.Options{MaxConns: 1, Dialer: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	writes := func(b *store.Batch) int64 {
+		before := d.writes.Load()
+		if err := db.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return d.writes.Load() - before
+	}
+	writes(storetest.LargeBatch("warm", 1))
+	small, large := writes(storetest.LargeBatch("small", 10)), writes(storetest.LargeBatch("large", 10_000))
+	if small != large || large > 40 {
+		t.Errorf("writes to the server: %d for 10 rows, %d for 10,000; want the same few", small, large)
+	}
+	t.Logf("%d writes per batch", large)
 }

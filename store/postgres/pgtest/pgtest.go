@@ -69,7 +69,12 @@ func DSN(t testing.TB) string {
 	if !inMain.Load() {
 		t.Fatal("pgtest.DSN: the package's TestMain must call pgtest.Main, which drops the test database")
 	}
-	once.Do(func() { srv, startErr = start() })
+	once.Do(func() {
+		srv, startErr = start()
+		if startErr == nil {
+			t.Logf("PostgreSQL for this run: %s, database %s", srv.how, srv.dbName)
+		}
+	})
 	if startErr != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL is required with CI=true: %v", startErr)
