@@ -3,16 +3,18 @@ package cli
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/claude-insights/insights/store/sqlite"
+	"github.com/claude-insights/insights/config"
 )
 
 func TestDaemonImportsThenWaitsForSignal(t *testing.T) {
+	eachDriver(t, testDaemonImportsThenWaitsForSignal)
+}
+
+func testDaemonImportsThenWaitsForSignal(t *testing.T, dbPath string) {
 	isolate(t)
-	dbPath := filepath.Join(t.TempDir(), "insights.db")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -53,10 +55,10 @@ func TestDaemonImportsThenWaitsForSignal(t *testing.T) {
 }
 
 // imported reports whether the testdata's main session has its usage in the
-// database at path.
+// database at path (a file or a DSN).
 func imported(t *testing.T, path string) bool {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := openDB(context.Background(), config.Config{DB: path, DBConnections: 1})
 	if err != nil {
 		return false // not created yet
 	}

@@ -1,15 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/claude-insights/insights/store/sqlite"
+	"github.com/claude-insights/insights/config"
 )
 
 // copyTree copies testdata's Claude directory, so that a test may change it.
@@ -41,10 +43,11 @@ func startDaemon(t *testing.T, args ...string) (done <-chan error, stop func()) 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
+	logs := &lockedBuffer{}
 	go func() {
 		app := New("test")
-		app.Writer, app.ErrWriter = io.Discard, io.Discard
-		ch <- app.RunContext(ctx, append([]string{"insights"}, args...))
+		app.Writer, app.ErrWriter = io.Discard, logs
+		ch <- app.RunContext(ctx, append([]string{"insights", "--log-level", "debug"}, args...))
 	}()
 	stop = func() {
 		cancel()
@@ -54,8 +57,31 @@ func startDaemon(t *testing.T, args ...string) (done <-chan error, stop func()) 
 			t.Error("daemon did not stop when cancelled")
 		}
 	}
-	t.Cleanup(stop)
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", logs.String())
+		}
+	})
 	return ch, stop
+}
+
+// lockedBuffer collects what a goroutine writes while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // waitFor polls cond until it holds or the deadline passes, and returns how
@@ -75,7 +101,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // messageCount is the number of messages of a session, or -1 if it is not there.
 func messageCount(t *testing.T, dbPath, session string) int64 {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), dbPath)
+	db, err := openDB(context.Background(), config.Config{DB: dbPath, DBConnections: 1})
 	if err != nil {
 		return -1
 	}
@@ -87,13 +113,32 @@ func messageCount(t *testing.T, dbPath, session string) int64 {
 	return s.Messages
 }
 
+// filesTracked is the number of transcript files in the database, or -1.
+func filesTracked(t *testing.T, dbPath string) int64 {
+	t.Helper()
+	db, err := openDB(context.Background(), config.Config{DB: dbPath, DBConnections: 1})
+	if err != nil {
+		return -1
+	}
+	defer db.Close()
+	st, err := db.Status(context.Background(), 0)
+	if err != nil {
+		return -1
+	}
+	return st.Files
+}
+
 func TestDaemonWatchesAppendsAndNewFolders(t *testing.T) {
+	eachDriver(t, testDaemonWatchesAppendsAndNewFolders)
+}
+
+func testDaemonWatchesAppendsAndNewFolders(t *testing.T, dbPath string) {
 	isolate(t)
 	claude := copyTree(t, testdataDir)
-	dbPath := filepath.Join(t.TempDir(), "insights.db")
 	const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
 	done, _ := startDaemon(t, "--db", dbPath, "--claude-dir", claude)
-	waitFor(t, 20*time.Second, "first import", func() bool { return imported(t, dbPath) })
+	// Every file's batch commits on its own: wait for the last one.
+	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dbPath) == 4 })
 	before := messageCount(t, dbPath, main)
 
 	line := `{"type":"user","uuid":"watch-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"appended"}}` + "\n"

@@ -192,3 +192,18 @@ func RoundCost(c float64) float64 { return math.Round(c*1e9) / 1e9 }
 // BucketSize is the granularity of stored usage sums: every real time zone's
 // day starts on a quarter hour of UTC.
 const BucketSize = 15 * time.Minute
+
+var bucketMillis = BucketSize.Milliseconds()
+
+// Bucket is the quarter hour holding t, numbered from the Unix epoch.
+func Bucket(t time.Time) int64 { return t.UnixMilli() / bucketMillis }
+
+// BucketCeil is the first quarter hour starting at or after t: the bucket
+// of a bound, rounded up when it does not fall on a quarter hour.
+func BucketCeil(t time.Time) int64 {
+	ms := t.UnixMilli()
+	if ms%bucketMillis > 0 {
+		return ms/bucketMillis + 1
+	}
+	return ms / bucketMillis
+}

@@ -286,7 +286,7 @@ type quarter struct {
 var bucketSeconds = int64(store.BucketSize / time.Second)
 
 func quarterOf(session string, ts time.Time) quarter {
-	return quarter{session, ts.UnixMilli() / (bucketSeconds * 1000)}
+	return quarter{session, store.Bucket(ts)}
 }
 
 // fuller reports whether usage u wins over the stored v: more tokens, or as

@@ -77,12 +77,11 @@ func joinIfProject(uq store.UsageQuery) string {
 
 func usageWhere(a *args, uq store.UsageQuery) string {
 	var where []string
-	bucketMillis := store.BucketSize.Milliseconds()
 	if !uq.Since.IsZero() {
-		where = append(where, "q.bucket >= "+a.add(ceilDiv(uq.Since.UnixMilli(), bucketMillis))+"::bigint")
+		where = append(where, "q.bucket >= "+a.add(store.BucketCeil(uq.Since))+"::bigint")
 	}
 	if !uq.Until.IsZero() {
-		where = append(where, "q.bucket < "+a.add(ceilDiv(uq.Until.UnixMilli(), bucketMillis))+"::bigint")
+		where = append(where, "q.bucket < "+a.add(store.BucketCeil(uq.Until))+"::bigint")
 	}
 	if uq.Project != "" {
 		where = append(where, `(s.project = `+a.add(uq.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(uq.Project))+` ESCAPE '\')`)
@@ -106,19 +105,11 @@ func offsetExpr(a *args, zone []store.ZoneShift) string {
 	var b strings.Builder
 	b.WriteString("CASE")
 	for i := len(zone) - 1; i > 0; i-- {
-		b.WriteString(" WHEN q.bucket >= " + a.add(ceilDiv(zone[i].From.UnixMilli(), store.BucketSize.Milliseconds())) + "::bigint")
+		b.WriteString(" WHEN q.bucket >= " + a.add(store.BucketCeil(zone[i].From)) + "::bigint")
 		b.WriteString(" THEN " + seconds(zone[i]))
 	}
 	b.WriteString(" ELSE " + seconds(zone[0]) + " END")
 	return b.String()
-}
-
-// ceilDiv divides rounding up, for a bound that is not on a quarter hour.
-func ceilDiv(a, b int64) int64 {
-	if a%b > 0 {
-		return a/b + 1
-	}
-	return a / b
 }
 
 func escapeLike(s string) string {

@@ -274,7 +274,7 @@ type quarter struct {
 var bucketMillis = store.BucketSize.Milliseconds()
 
 func quarterOf(session string, ts int64) quarter {
-	return quarter{session, ts / bucketMillis}
+	return quarter{session, store.Bucket(time.UnixMilli(ts))}
 }
 
 // upsertUsage keeps one row per reply: the fullest usage seen, dated by the

@@ -68,11 +68,11 @@ func usageWhere(uq store.UsageQuery) (string, []any) {
 	var args []any
 	if !uq.Since.IsZero() {
 		where = append(where, "q.bucket >= ?")
-		args = append(args, ceilDiv(uq.Since.UnixMilli(), bucketMillis))
+		args = append(args, store.BucketCeil(uq.Since))
 	}
 	if !uq.Until.IsZero() {
 		where = append(where, "q.bucket < ?")
-		args = append(args, ceilDiv(uq.Until.UnixMilli(), bucketMillis))
+		args = append(args, store.BucketCeil(uq.Until))
 	}
 	if uq.Project != "" {
 		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
@@ -98,19 +98,11 @@ func offsetExpr(zone []store.ZoneShift) (string, []any) {
 	b.WriteString("CASE")
 	for i := len(zone) - 1; i > 0; i-- {
 		b.WriteString(" WHEN q.bucket >= ? THEN ?")
-		args = append(args, ceilDiv(zone[i].From.UnixMilli(), bucketMillis), int64(zone[i].Offset.Seconds()))
+		args = append(args, store.BucketCeil(zone[i].From), int64(zone[i].Offset.Seconds()))
 	}
 	b.WriteString(" ELSE ? END")
 	args = append(args, int64(zone[0].Offset.Seconds()))
 	return b.String(), args
-}
-
-// ceilDiv divides rounding up, for a bound that is not on a quarter hour.
-func ceilDiv(a, b int64) int64 {
-	if a%b > 0 {
-		return a/b + 1
-	}
-	return a / b
 }
 
 func escapeLike(s string) string {
