@@ -1,15 +1,17 @@
 -- The same tables and meaning as migrations/sqlite/0001_init, in PostgreSQL's
 -- own types. Every migration ends by recording itself as applied, inside its
 -- own transaction: a crash leaves it either applied and recorded or neither.
+-- Identifiers, paths and names compare byte by byte (COLLATE "C"), as in SQLite: "the smallest
+-- session id" and every ordering must not depend on the server's locale.
 
 -- Settings of the database itself, such as the fingerprint of the prices its costs were computed with.
 CREATE TABLE meta (
-    key   text PRIMARY KEY,
+    key   text COLLATE "C" PRIMARY KEY,
     value text NOT NULL
 );
 
 CREATE TABLE ingest_files (
-    path     text PRIMARY KEY,
+    path     text COLLATE "C" PRIMARY KEY,
     size     bigint NOT NULL DEFAULT 0,
     "offset" bigint NOT NULL DEFAULT 0,
     lines    bigint NOT NULL DEFAULT 0,
@@ -18,10 +20,10 @@ CREATE TABLE ingest_files (
 );
 
 CREATE TABLE sessions (
-    id              text PRIMARY KEY,
-    project         text NOT NULL DEFAULT '',
-    git_branch      text NOT NULL DEFAULT '',
-    version         text NOT NULL DEFAULT '',
+    id              text COLLATE "C" PRIMARY KEY,
+    project         text COLLATE "C" NOT NULL DEFAULT '',
+    git_branch      text COLLATE "C" NOT NULL DEFAULT '',
+    version         text COLLATE "C" NOT NULL DEFAULT '',
     first_at        timestamptz,
     last_at         timestamptz,
     messages        bigint NOT NULL DEFAULT 0,
@@ -35,16 +37,16 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_project ON sessions(project);
 
 CREATE TABLE messages (
-    uuid               text PRIMARY KEY,
-    session_id         text NOT NULL,
+    uuid               text COLLATE "C" PRIMARY KEY,
+    session_id         text COLLATE "C" NOT NULL,
     seq                bigint NOT NULL,
-    parent_uuid        text,
-    type               text NOT NULL,
-    role               text NOT NULL DEFAULT '',
+    parent_uuid        text COLLATE "C",
+    type               text COLLATE "C" NOT NULL,
+    role               text COLLATE "C" NOT NULL DEFAULT '',
     ts                 timestamptz,
     text               text NOT NULL DEFAULT '',
-    model              text,
-    agent_id           text,
+    model              text COLLATE "C",
+    agent_id           text COLLATE "C",
     is_sidechain       boolean NOT NULL DEFAULT false,
     is_meta            boolean NOT NULL DEFAULT false,
     is_compact_summary boolean NOT NULL DEFAULT false,
@@ -54,11 +56,11 @@ CREATE INDEX messages_session ON messages(session_id, seq);
 
 -- One row per API reply: (message id, request id), or the line's own key.
 CREATE TABLE usage (
-    key            text PRIMARY KEY,
-    message_id     text,
-    request_id     text,
-    session_id     text NOT NULL,
-    model          text NOT NULL DEFAULT '',
+    key            text COLLATE "C" PRIMARY KEY,
+    message_id     text COLLATE "C",
+    request_id     text COLLATE "C",
+    session_id     text COLLATE "C" NOT NULL,
+    model          text COLLATE "C" NOT NULL DEFAULT '',
     ts             timestamptz NOT NULL,
     input_tokens   bigint NOT NULL DEFAULT 0,
     output_tokens  bigint NOT NULL DEFAULT 0,
@@ -74,9 +76,9 @@ CREATE INDEX usage_session ON usage(session_id, ts);
 -- usage summed per session, quarter hour (bucket = Unix seconds / 900) and model,
 -- kept current by every write, so that reports never scan usage itself.
 CREATE TABLE usage_quarters (
-    session_id     text NOT NULL,
+    session_id     text COLLATE "C" NOT NULL,
     bucket         bigint NOT NULL,
-    model          text NOT NULL,
+    model          text COLLATE "C" NOT NULL,
     input_tokens   bigint NOT NULL,
     output_tokens  bigint NOT NULL,
     cache_write_5m bigint NOT NULL,

@@ -12,17 +12,17 @@ ALTER TABLE ingest_files
 -- Which files a session was read from: a session whose files are all gone
 -- lives only in the database.
 CREATE TABLE session_files (
-    session_id text NOT NULL,
-    path       text NOT NULL,
+    session_id text COLLATE "C" NOT NULL,
+    path       text COLLATE "C" NOT NULL,
     PRIMARY KEY (session_id, path)
 );
 CREATE INDEX session_files_path ON session_files(path);
 
 -- Lines (line >= 1) and whole files (line 0) that could not be imported.
 CREATE TABLE skipped_lines (
-    path   text NOT NULL,
+    path   text COLLATE "C" NOT NULL,
     line   bigint NOT NULL,
-    reason text NOT NULL,
+    reason text COLLATE "C" NOT NULL,
     detail text NOT NULL DEFAULT '',
     at     timestamptz NOT NULL,
     PRIMARY KEY (path, line)

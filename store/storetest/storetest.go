@@ -45,6 +45,7 @@ func Run(t *testing.T, open Open) {
 		{"LargeBatch", testLargeBatch},
 		{"FailedApplyLeavesNothing", testFailedApplyLeavesNothing},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ByteOrder", testByteOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -695,5 +696,36 @@ func testConcurrentWriters(t *testing.T, db store.Driver) {
 		if s.Messages != want || s.Output != want {
 			t.Errorf("session %s: %d messages, output %d; want %d each", s.ID, s.Messages, s.Output, want)
 		}
+	}
+}
+
+// testByteOrder: ids and paths compare byte by byte whatever the database's
+// locale ("Sb" before "sa"), so that "the smallest session id" is one
+// session on every driver.
+func testByteOrder(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	for _, sid := range []string{"sa", "Sb"} {
+		apply(t, db, &store.Batch{
+			File:     store.FileState{Path: "/c/" + sid + ".jsonl"},
+			Sessions: []store.Session{session(sid, at(9, 0), at(9, 0))},
+			Messages: []store.Message{{UUID: "u1", SessionID: sid, Seq: 1, Type: "user", Timestamp: at(9, 0)}},
+			Usage:    []store.Usage{reply("r1", sid, at(9, 0), 5)},
+		})
+	}
+	for sid, want := range map[string]int64{"Sb": 1, "sa": 0} {
+		s, err := db.Session(ctx, sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Messages != want || s.Output != 5*want {
+			t.Errorf("session %s: %d messages, output %d; want %d, %d", sid, s.Messages, s.Output, want, 5*want)
+		}
+	}
+	files, err := db.Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].Path != "/c/Sb.jsonl" {
+		t.Errorf("Files = %+v, want /c/Sb.jsonl first", files)
 	}
 }

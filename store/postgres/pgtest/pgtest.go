@@ -116,7 +116,12 @@ func start() (*server, error) {
 	}
 	dropStale(s.admin, time.Now().Add(-6*time.Hour))
 	s.dbName = fmt.Sprintf("%s%d_%d_%d", dbPrefix, time.Now().Unix(), os.Getpid(), time.Now().Nanosecond())
-	if err := execOn(s.admin, `CREATE DATABASE `+s.dbName); err != nil {
+	// A locale where text does not sort byte by byte, as on many servers,
+	// where the server has ICU (PostgreSQL 15 or later); else its default.
+	icu := `CREATE DATABASE ` + s.dbName + ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`
+	if err := execOn(s.admin, icu); err == nil {
+		s.how += ", collation ICU en-US"
+	} else if err := execOn(s.admin, `CREATE DATABASE `+s.dbName); err != nil {
 		s.stopCluster()
 		return nil, fmt.Errorf("create test database: %w", err)
 	}
