@@ -130,10 +130,30 @@ func FuzzParse(f *testing.F) {
 		if !json.Valid(r.Raw) {
 			t.Errorf("Parse(%q): Raw is not JSON", b)
 		}
+		if f := nulField(reflect.ValueOf(r).Elem()); f != "" {
+			t.Errorf("Parse(%q): %s holds a NUL", b, f)
+		}
 		if err2 != nil || !reflect.DeepEqual(r, r2) {
 			t.Fatalf("Parse(%q) is not deterministic:\n%+v\n%+v (%v)", b, r, r2, err2)
 		}
 	})
+}
+
+// nulField names a string field of a record (or of its nested record) that
+// holds a NUL character.
+func nulField(v reflect.Value) string {
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.String && strings.IndexByte(f.String(), 0) >= 0:
+			return v.Type().Field(i).Name
+		case f.Kind() == reflect.Pointer && !f.IsNil() && f.Elem().Kind() == reflect.Struct:
+			if name := nulField(f.Elem()); name != "" {
+				return v.Type().Field(i).Name + "." + name
+			}
+		}
+	}
+	return ""
 }
 
 // FuzzImportLines imports fuzzed bytes between valid lines and checks that

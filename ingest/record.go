@@ -27,6 +27,8 @@ const (
 const SyntheticModel = "<synthetic>"
 
 // Record is one parsed transcript line.
+//
+// No string field holds a NUL character: an escaped \u0000 becomes U+FFFD.
 type Record struct {
 	Type       string
 	UUID       string
@@ -206,7 +208,23 @@ func Parse(b []byte) (*Record, error) {
 		return nil, err
 	}
 	r.Raw = json.RawMessage(b)
+	r.replaceNUL()
 	return r, nil
+}
+
+// replaceNUL replaces the NUL characters that JSON escapes (\u0000) put in
+// strings with U+FFFD: PostgreSQL's text cannot hold them, and both
+// databases must hold the same.
+func (r *Record) replaceNUL() {
+	for _, f := range []*string{&r.Type, &r.UUID, &r.ParentUUID, &r.SessionID, &r.CWD, &r.GitBranch, &r.Version,
+		&r.Slug, &r.AgentID, &r.Subtype, &r.Role, &r.Model, &r.MessageID, &r.RequestID, &r.Text, &r.Summary, &r.LeafUUID} {
+		if strings.IndexByte(*f, 0) >= 0 {
+			*f = strings.ReplaceAll(*f, "\x00", "\uFFFD")
+		}
+	}
+	if r.Nested != nil {
+		r.Nested.replaceNUL()
+	}
 }
 
 func fromLine(l *line) (*Record, error) {
