@@ -25,6 +25,11 @@ import (
 // DefaultBatchLines is how many lines go into one transaction.
 const DefaultBatchLines = 2000
 
+// DefaultBatchBytes caps the bytes of the lines of one transaction, so that
+// a batch of huge lines stays far below what a database takes in one
+// statement (PostgreSQL: 1 GiB) and memory stays bounded.
+const DefaultBatchBytes = 32 << 20
+
 // DefaultMaxLineBytes is the longest line imported; longer ones are skipped
 // without being held in memory.
 const DefaultMaxLineBytes = 64 << 20
@@ -46,6 +51,9 @@ type Importer struct {
 	Log    *slog.Logger
 	// BatchLines is the number of lines per transaction (DefaultBatchLines if 0).
 	BatchLines int
+	// BatchBytes ends a transaction early when its lines reach this many
+	// bytes (DefaultBatchBytes if 0).
+	BatchBytes int64
 	// MaxLineBytes is the longest line imported (DefaultMaxLineBytes if 0).
 	MaxLineBytes int
 	// Progress, if set, is called as bytes are read: done of total bytes
@@ -376,8 +384,8 @@ type fileRead struct {
 	b     *batch
 }
 
-// run consumes complete lines, writing a batch every BatchLines lines and at
-// the end. The last line counts as complete without its newline only when it
+// run consumes complete lines, writing a batch every BatchLines lines (or
+// BatchBytes bytes) and at the end. The last line counts as complete without its newline only when it
 // is valid JSON: a line still being written never is.
 func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	im := fr.im
@@ -385,13 +393,17 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	if batchLines <= 0 {
 		batchLines = DefaultBatchLines
 	}
+	batchBytes := im.BatchBytes
+	if batchBytes <= 0 {
+		batchBytes = DefaultBatchBytes
+	}
 	limit := im.MaxLineBytes
 	if limit <= 0 {
 		limit = DefaultMaxLineBytes
 	}
 	fallback := strings.TrimSuffix(filepath.Base(fr.state.Path), ".jsonl")
 	fr.b = newBatch(im.Prices, fallback)
-	pending := 0
+	pending, pendingBytes := 0, int64(0)
 	for {
 		line, n, complete, err := readLine(r, limit)
 		if err != nil {
@@ -406,16 +418,17 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 		fr.st.Bytes += n
 		im.done += n
 		pending++
+		pendingBytes += n
 		if line == nil {
 			fr.skip(fmt.Errorf("%w: %d bytes", ErrTooLong, n))
 		} else {
 			fr.consume(line)
 		}
-		if pending >= batchLines {
+		if pending >= batchLines || pendingBytes >= batchBytes {
 			if err := fr.flush(ctx, false); err != nil {
 				return err
 			}
-			pending = 0
+			pending, pendingBytes = 0, 0
 			if err := ctx.Err(); err != nil {
 				return err
 			}

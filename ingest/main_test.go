@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/claude-insights/insights/store"
@@ -59,5 +60,42 @@ func TestNULEscapesImport(t *testing.T) {
 				t.Errorf("session = %q with %d messages; want /src/a\uFFFDb with 1", s.Project, s.Messages)
 			}
 		})
+	}
+}
+
+// countingStore is a real database that counts the batches written to it.
+type countingStore struct {
+	store.Driver
+	applies int
+}
+
+func (c *countingStore) Apply(ctx context.Context, b *store.Batch) error {
+	c.applies++
+	return c.Driver.Apply(ctx, b)
+}
+
+// Big lines end a batch early: no transaction grows past BatchBytes (plus
+// one line), whatever BatchLines says.
+func TestBatchBytesEndsBatches(t *testing.T) {
+	dir := t.TempDir()
+	var lines strings.Builder
+	big := strings.Repeat("x", 3000)
+	for i := range 10 {
+		lines.WriteString(userLine(i, big))
+	}
+	writeFile(t, filepath.Join(dir, "projects", "p", "s1.jsonl"), lines.String())
+	db := &countingStore{Driver: openDB(t)}
+	im := newImporter(db)
+	im.BatchBytes = 6000 // two lines
+	st, err := im.ImportTree(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five batches of two lines, and the last one recording the file's end.
+	if st.Lines != 10 || db.applies != 6 {
+		t.Errorf("%d lines in %d batches; want 10 in 6", st.Lines, db.applies)
+	}
+	if s, err := db.Session(context.Background(), "s1"); err != nil || s.Messages != 10 {
+		t.Errorf("session: %+v, %v; want 10 messages", s, err)
 	}
 }
