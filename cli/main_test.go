@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/claude-insights/insights/store/postgres/pgtest"
 )
@@ -68,4 +70,48 @@ func TestStatusHidesPassword(t *testing.T) {
 	if strings.Contains(out, "hunter2") || !strings.Contains(out, "Database:") {
 		t.Errorf("status shows the password or no database:\n%s", out)
 	}
+}
+
+// The daemon outlives a database that fails for a while: the import that
+// failed is logged and tried again, and nothing is lost.
+func TestDaemonRetriesWhenDatabaseFails(t *testing.T) {
+	isolate(t)
+	dsn := pgtest.DSN(t)
+	claude := copyTree(t, testdataDir)
+	const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
+	done, _ := startDaemon(t, "--db", dsn, "--claude-dir", claude)
+	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dsn) == 4 })
+	before := messageCount(t, dsn, main)
+
+	raw, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// Every write now fails: the table a batch ends with is gone.
+	if _, err := raw.Exec(`ALTER TABLE ingest_files RENAME TO ingest_files_away`); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"type":"user","uuid":"retry-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"while down"}}` + "\n"
+	f, err := os.OpenFile(filepath.Join(claude, "projects", "-src-app", main+".jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	time.Sleep(500 * time.Millisecond) // the event's import fails meanwhile
+	select {
+	case err := <-done:
+		t.Fatalf("daemon exited when the database failed: %v", err)
+	default:
+	}
+	if _, err := raw.Exec(`ALTER TABLE ingest_files_away RENAME TO ingest_files`); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor(t, 10*time.Second, "the line written while the database failed", func() bool {
+		return messageCount(t, dsn, main) == before+1
+	})
+	t.Logf("imported %s after the database came back", took)
 }

@@ -30,7 +30,9 @@ type WatchOptions struct {
 }
 
 // Watch imports the tree under dir, then keeps importing what changes in it
-// until ctx is done. Events are hints: a changed file is imported from
+// until ctx is done. Once the first import succeeded, a failed import (the
+// database unreachable for a while) is logged and tried again, first after a
+// second, then less often, up to every opt.Rescan. Events are hints: a changed file is imported from
 // where it was left, a new folder is walked, and the whole tree is rescanned
 // every opt.Rescan. When dir cannot be watched (it may not exist yet), Watch
 // relies on the rescans and tries to watch again at each.
@@ -50,7 +52,19 @@ func (im *Importer) Watch(ctx context.Context, dir string, opt WatchOptions) err
 	ticker := time.NewTicker(opt.Rescan)
 	defer ticker.Stop()
 	pending := map[string]bool{}
-	var flush <-chan time.Time
+	var flush, retry <-chan time.Time
+	failures := 0
+	// failed notes an import that could not be written (the database may be
+	// restarting): nothing of it was recorded, so a rescan soon, then less
+	// and less often, picks it up again.
+	failed := func(err error) {
+		failures++
+		wait := min(time.Second<<min(failures-1, 10), opt.Rescan)
+		if im.Log != nil {
+			im.Log.Error("import failed; trying again", "err", err, "in", wait, "failures", failures)
+		}
+		retry = time.After(wait)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -64,13 +78,22 @@ func (im *Importer) Watch(ctx context.Context, dir string, opt WatchOptions) err
 			flush = nil
 			err := w.importPaths(ctx, pending)
 			pending = map[string]bool{}
-			if err != nil {
-				return w.fail(ctx, err)
+			if err != nil && ctx.Err() == nil {
+				failed(err)
+			}
+		case <-retry:
+			retry = nil
+			if err := w.rescan(ctx); err != nil && ctx.Err() == nil {
+				failed(err)
+			} else if err == nil {
+				failures = 0
 			}
 		case <-ticker.C:
 			w.start()
-			if err := w.rescan(ctx); err != nil {
-				return w.fail(ctx, err)
+			if err := w.rescan(ctx); err != nil && ctx.Err() == nil {
+				failed(err)
+			} else if err == nil {
+				failures = 0
 			}
 		}
 	}
@@ -119,13 +142,6 @@ func (w *watcher) local(p string) string {
 	return p
 }
 
-// fail returns err unless ctx was cancelled meanwhile, which is a clean stop.
-func (w *watcher) fail(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
-}
 
 func (w *watcher) rescan(ctx context.Context) error {
 	st, err := w.im.ImportTree(ctx, w.dir)
