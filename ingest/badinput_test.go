@@ -310,7 +310,7 @@ func TestBadInput(t *testing.T) {
 				limit = ingest.DefaultMaxLineBytes
 			}
 			want := tc.build(t, p, limit)
-			checkBadImport(t, dir, tc.maxLine, want)
+			checkBadImport(t, openDB(t), dir, tc.maxLine, want)
 		})
 	}
 }
@@ -331,14 +331,15 @@ func TestBadInputAllTogether(t *testing.T) {
 		}
 		want.add(tc.build(t, p, limit))
 	}
-	checkBadImport(t, dir, limit, want)
+	eachDriver(t, func(t *testing.T, open func(testing.TB) store.Driver) {
+		checkBadImport(t, open(t), dir, limit, want)
+	})
 }
 
 // checkBadImport imports dir twice and checks both imports against want.
-func checkBadImport(t *testing.T, dir string, maxLine int, want badWant) {
+func checkBadImport(t *testing.T, db store.Driver, dir string, maxLine int, want badWant) {
 	t.Helper()
 	ctx := context.Background()
-	db := openDB(t)
 	im := newImporter(db)
 	im.MaxLineBytes = maxLine
 

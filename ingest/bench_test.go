@@ -48,7 +48,7 @@ func writeTranscripts(b *testing.B, dir string, sessions, replies int) int64 {
 func BenchmarkImportTree(b *testing.B) {
 	dir := b.TempDir()
 	size := writeTranscripts(b, dir, 20, 500)
-	for _, d := range benchDrivers {
+	for _, d := range drivers {
 		b.Run(d.name, func(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()

@@ -104,40 +104,42 @@ func TestParseGolden(t *testing.T) {
 // TestImportOrderDoesNotMatter imports the testdata files one by one in
 // several orders and expects the same usage every time.
 func TestImportOrderDoesNotMatter(t *testing.T) {
-	files, _, err := ingest.Transcripts(claudeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want string
-	for i, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}} {
-		db := openDB(t)
-		im := newImporter(db)
-		var st ingest.Stats
-		for _, j := range order {
-			if err := im.ImportFile(context.Background(), files[j], &st); err != nil {
-				t.Fatal(err)
-			}
-		}
-		sums, err := db.UsageSums(context.Background(), store.UsageQuery{BySession: true})
+	eachDriver(t, func(t *testing.T, open func(testing.TB) store.Driver) {
+		files, _, err := ingest.Transcripts(claudeDir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		slices.SortFunc(sums, func(a, b store.UsageSum) int {
-			return strings.Compare(a.SessionID+a.Model, b.SessionID+b.Model)
-		})
-		var total store.Tokens
-		var b strings.Builder
-		for _, s := range sums {
-			total.Add(s.Tokens)
-			fmt.Fprintf(&b, "%s %s %+v %.6f %d\n", s.SessionID, s.Model, s.Tokens, s.Cost, s.Replies)
+		var want string
+		for i, order := range [][]int{{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}} {
+			db := open(t)
+			im := newImporter(db)
+			var st ingest.Stats
+			for _, j := range order {
+				if err := im.ImportFile(context.Background(), files[j], &st); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sums, err := db.UsageSums(context.Background(), store.UsageQuery{BySession: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.SortFunc(sums, func(a, b store.UsageSum) int {
+				return strings.Compare(a.SessionID+a.Model, b.SessionID+b.Model)
+			})
+			var total store.Tokens
+			var b strings.Builder
+			for _, s := range sums {
+				total.Add(s.Tokens)
+				fmt.Fprintf(&b, "%s %s %+v %.6f %d\n", s.SessionID, s.Model, s.Tokens, s.Cost, s.Replies)
+			}
+			if total.Output != 1919 || total.Input != 101 {
+				t.Errorf("order %v: total %+v, want input 101, output 1919", order, total)
+			}
+			if i == 0 {
+				want = b.String()
+			} else if b.String() != want {
+				t.Errorf("order %v gives\n%s\nwant\n%s", order, b.String(), want)
+			}
 		}
-		if total.Output != 1919 || total.Input != 101 {
-			t.Errorf("order %v: total %+v, want input 101, output 1919", order, total)
-		}
-		if i == 0 {
-			want = b.String()
-		} else if b.String() != want {
-			t.Errorf("order %v gives\n%s\nwant\n%s", order, b.String(), want)
-		}
-	}
+	})
 }

@@ -162,38 +162,40 @@ func TestImportIncrementalCases(t *testing.T) {
 }
 
 func TestCopiesAcrossFilesAnyOrder(t *testing.T) {
-	a1 := assistantLine(1, 5, "2026-02-10T10:00:01.000Z")
-	full := strings.Replace(assistantLine(1, 50, "2026-02-10T10:00:02.000Z"), `"uuid":"a1-50"`, `"uuid":"a1-full"`, 1)
-	files := map[string]string{
-		"s2.jsonl": copyLine(a1, "s2") + copyLine(full, "s2"), // the resumed copy holds the fuller line
-		"s1.jsonl": a1,
-	}
-	var results []string
-	for _, order := range [][]string{{"s1.jsonl", "s2.jsonl"}, {"s2.jsonl", "s1.jsonl"}} {
-		ctx := context.Background()
-		db := openDB(t)
-		dir := t.TempDir()
-		im := newImporter(db)
-		st := &ingest.Stats{}
-		for _, name := range order {
-			p := filepath.Join(dir, name)
-			writeFile(t, p, files[name])
-			if err := im.ImportFile(ctx, p, st); err != nil {
-				t.Fatal(err)
+	eachDriver(t, func(t *testing.T, open func(testing.TB) store.Driver) {
+		a1 := assistantLine(1, 5, "2026-02-10T10:00:01.000Z")
+		full := strings.Replace(assistantLine(1, 50, "2026-02-10T10:00:02.000Z"), `"uuid":"a1-50"`, `"uuid":"a1-full"`, 1)
+		files := map[string]string{
+			"s2.jsonl": copyLine(a1, "s2") + copyLine(full, "s2"), // the resumed copy holds the fuller line
+			"s1.jsonl": a1,
+		}
+		var results []string
+		for _, order := range [][]string{{"s1.jsonl", "s2.jsonl"}, {"s2.jsonl", "s1.jsonl"}} {
+			ctx := context.Background()
+			db := open(t)
+			dir := t.TempDir()
+			im := newImporter(db)
+			st := &ingest.Stats{}
+			for _, name := range order {
+				p := filepath.Join(dir, name)
+				writeFile(t, p, files[name])
+				if err := im.ImportFile(ctx, p, st); err != nil {
+					t.Fatal(err)
+				}
 			}
+			s1, s2 := sessionOf(t, db, "s1"), sessionOf(t, db, "s2")
+			if s1.Output+s2.Output != 50 {
+				t.Errorf("order %v: output tokens %d + %d, want the fuller line's 50 once", order, s1.Output, s2.Output)
+			}
+			if s1.Messages != 1 || s2.Messages != 1 {
+				t.Errorf("order %v: messages s1=%d s2=%d, want a1 in s1 (the smaller id) and a1-full in s2", order, s1.Messages, s2.Messages)
+			}
+			results = append(results, sessionSummary(s1)+sessionSummary(s2))
 		}
-		s1, s2 := sessionOf(t, db, "s1"), sessionOf(t, db, "s2")
-		if s1.Output+s2.Output != 50 {
-			t.Errorf("order %v: output tokens %d + %d, want the fuller line's 50 once", order, s1.Output, s2.Output)
+		if results[0] != results[1] {
+			t.Errorf("the result depends on the order files are read in:\n%s\n%s", results[0], results[1])
 		}
-		if s1.Messages != 1 || s2.Messages != 1 {
-			t.Errorf("order %v: messages s1=%d s2=%d, want a1 in s1 (the smaller id) and a1-full in s2", order, s1.Messages, s2.Messages)
-		}
-		results = append(results, sessionSummary(s1)+sessionSummary(s2))
-	}
-	if results[0] != results[1] {
-		t.Errorf("the result depends on the order files are read in:\n%s\n%s", results[0], results[1])
-	}
+	})
 }
 
 func sessionSummary(s store.Session) string {

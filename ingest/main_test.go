@@ -14,6 +14,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
+// eachDriver runs fn as a subtest on each driver.
+func eachDriver(t *testing.T, fn func(t *testing.T, open func(testing.TB) store.Driver)) {
+	for _, d := range drivers {
+		t.Run(d.name, func(t *testing.T) { fn(t, d.open) })
+	}
+}
+
 // openPostgres opens a new PostgreSQL schema for one test or benchmark.
 func openPostgres(t testing.TB) *postgres.DB {
 	t.Helper()
@@ -25,8 +32,8 @@ func openPostgres(t testing.TB) *postgres.DB {
 	return db
 }
 
-// benchDrivers are the databases the import benchmarks run on.
-var benchDrivers = []struct {
+// drivers are the databases the pipeline's tests and benchmarks run on.
+var drivers = []struct {
 	name string
 	open func(testing.TB) store.Driver
 }{
@@ -42,7 +49,7 @@ func TestNULEscapesImport(t *testing.T) {
 	writeFile(t, path, `{"type":"user","uuid":"u-nul","sessionId":"s-nul","timestamp":"2026-02-10T10:00:00.000Z",`+
 		`"cwd":"/src/a\u0000b","message":{"role":"user","content":"binary \u0000\u0000 output"}}`+"\n"+
 		assistantLine(1, 7, "2026-02-10T10:00:01.000Z"))
-	for _, d := range benchDrivers {
+	for _, d := range drivers {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.open(t)
 			st, err := newImporter(db).ImportTree(context.Background(), dir)
