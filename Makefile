@@ -13,6 +13,7 @@ run: build
 	./bin/insights
 
 lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted" >&2; exit 1; fi
 	go vet ./...
 	$(STATICCHECK) ./...
 

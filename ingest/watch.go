@@ -142,7 +142,6 @@ func (w *watcher) local(p string) string {
 	return p
 }
 
-
 func (w *watcher) rescan(ctx context.Context) error {
 	st, err := w.im.ImportTree(ctx, w.dir)
 	if errors.Is(err, fs.ErrNotExist) {
