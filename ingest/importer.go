@@ -385,8 +385,9 @@ type fileRead struct {
 }
 
 // run consumes complete lines, writing a batch every BatchLines lines (or
-// BatchBytes bytes) and at the end. The last line counts as complete without its newline only when it
-// is valid JSON: a line still being written never is.
+// BatchBytes bytes) and at the end. The last line counts as complete
+// without its newline only when it is valid JSON: a line still being
+// written never is.
 func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	im := fr.im
 	batchLines := im.BatchLines

@@ -30,12 +30,13 @@ type WatchOptions struct {
 }
 
 // Watch imports the tree under dir, then keeps importing what changes in it
-// until ctx is done. Once the first import succeeded, a failed import (the
-// database unreachable for a while) is logged and tried again, first after a
-// second, then less often, up to every opt.Rescan. Events are hints: a changed file is imported from
-// where it was left, a new folder is walked, and the whole tree is rescanned
-// every opt.Rescan. When dir cannot be watched (it may not exist yet), Watch
-// relies on the rescans and tries to watch again at each.
+// until ctx is done. Events are hints: a changed file is imported from where
+// it was left, a new folder is walked, and the whole tree is rescanned every
+// opt.Rescan. When dir cannot be watched (it may not exist yet), Watch
+// relies on the rescans and tries to watch again at each. Once the first
+// import succeeded, a failed import (the database unreachable for a while)
+// is logged and tried again, first after a second, then less often, up to
+// every opt.Rescan.
 func (im *Importer) Watch(ctx context.Context, dir string, opt WatchOptions) error {
 	if opt.Rescan <= 0 {
 		opt.Rescan = DefaultRescan
