@@ -93,14 +93,7 @@ func TestDaemonRetriesWhenDatabaseFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	line := `{"type":"user","uuid":"retry-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"while down"}}` + "\n"
-	f, err := os.OpenFile(filepath.Join(claude, "projects", "-src-app", main+".jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(line); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	appendLine(t, filepath.Join(claude, "projects", "-src-app", main+".jsonl"), line)
 	time.Sleep(500 * time.Millisecond) // the event's import fails meanwhile
 	select {
 	case err := <-done:

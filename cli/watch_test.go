@@ -113,6 +113,19 @@ func messageCount(t *testing.T, dbPath, session string) int64 {
 	return s.Messages
 }
 
+// appendLine appends a line to a transcript, as Claude Code does.
+func appendLine(t *testing.T, path, line string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(line); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // filesTracked is the number of transcript files in the database, or -1.
 func filesTracked(t *testing.T, dbPath string) int64 {
 	t.Helper()
@@ -142,14 +155,7 @@ func testDaemonWatchesAppendsAndNewFolders(t *testing.T, dbPath string) {
 	before := messageCount(t, dbPath, main)
 
 	line := `{"type":"user","uuid":"watch-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"appended"}}` + "\n"
-	f, err := os.OpenFile(filepath.Join(claude, "projects", "-src-app", main+".jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(line); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
+	appendLine(t, filepath.Join(claude, "projects", "-src-app", main+".jsonl"), line)
 	took := waitFor(t, time.Second, "appended line in the database", func() bool { return messageCount(t, dbPath, main) == before+1 })
 	t.Logf("appended line imported after %s", took)
 

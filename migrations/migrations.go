@@ -1,5 +1,5 @@
 // Package migrations embeds the schema migrations of both databases, applied
-// at start with golang-migrate, and the helpers both drivers share.
+// at start with golang-migrate (Up, shared by both drivers).
 package migrations
 
 import (

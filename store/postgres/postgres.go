@@ -6,14 +6,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/golang-migrate/migrate/v4"
-	"github.com/golang-migrate/migrate/v4/database"
 	migratepg "github.com/golang-migrate/migrate/v4/database/postgres"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	"github.com/lib/pq"
 
 	"github.com/claude-insights/insights/migrations"
@@ -102,33 +98,5 @@ func migrateUp(ctx context.Context, db *sql.DB, dsn string) error {
 		mdb.Close()
 		return err
 	}
-	src, err := iofs.New(migrations.Postgres, "postgres")
-	if err != nil {
-		drv.Close()
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "postgres", drv)
-	if err != nil {
-		drv.Close()
-		return err
-	}
-	defer m.Close()
-	if v, dirty, err := m.Version(); err == nil && dirty {
-		// Every migration records itself as applied in its own transaction:
-		// one still marked dirty was rolled back.
-		target := int(v) - 1
-		if target == 0 {
-			target = database.NilVersion
-		}
-		if err := m.Force(target); err != nil {
-			return fmt.Errorf("repair dirty version %d: %w", v, err)
-		}
-	}
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		if v, dirty, verr := m.Version(); verr == nil && dirty {
-			return migrations.Failed(migrations.Postgres, "postgres", v, err)
-		}
-		return err
-	}
-	return nil
+	return migrations.Up(drv, "postgres", migrations.Postgres, "postgres", nil)
 }

@@ -13,10 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 
-	"github.com/golang-migrate/migrate/v4"
-	"github.com/golang-migrate/migrate/v4/database"
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite3"
-	"github.com/golang-migrate/migrate/v4/source/iofs"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/claude-insights/insights/migrations"
@@ -148,55 +145,23 @@ func migrateFile(path, journal string) error {
 		conn.Close()
 		return fmt.Errorf("migrate %s: %w", path, err)
 	}
-	src, err := iofs.New(migrations.SQLite, "sqlite")
-	if err != nil {
-		drv.Close()
-		return fmt.Errorf("read migrations: %w", err)
-	}
-	m, err := migrate.NewWithInstance("iofs", src, "sqlite3", drv)
-	if err != nil {
-		drv.Close()
-		return fmt.Errorf("migrate %s: %w", path, err)
-	}
-	defer m.Close()
-	if err := repairDirty(m, conn); err != nil {
-		return fmt.Errorf("migrate %s: %w", path, err)
-	}
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		if v, dirty, verr := m.Version(); verr == nil && dirty {
-			err = migrations.Failed(migrations.SQLite, "sqlite", v, err)
-		}
+	if err := migrations.Up(drv, "sqlite3", migrations.SQLite, "sqlite", version1Applied(conn)); err != nil {
 		return fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return nil
 }
 
-// repairDirty undoes the mark a migration cut off by a crash left. Each
-// migration runs in one transaction, so it was applied entirely or not at
-// all; from version 2 on, each also records itself as applied inside that
-// transaction, so a version still marked dirty was not applied. Version 1
-// did not: whether it was applied shows in its tables.
-func repairDirty(m *migrate.Migrate, conn *sql.DB) error {
-	v, dirty, err := m.Version()
-	if err != nil || !dirty {
-		return nil // ErrNilVersion: nothing applied yet
-	}
-	target := int(v) - 1
-	if v == 1 {
+// version1Applied tells whether migration 1, which does not record itself
+// as applied, was: its tables show it.
+func version1Applied(conn *sql.DB) func(uint) (bool, error) {
+	return func(v uint) (bool, error) {
+		if v != 1 {
+			return false, nil
+		}
 		var n int
-		if err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'usage_quarters'`).Scan(&n); err != nil {
-			return fmt.Errorf("repair version 1: %w", err)
-		}
-		if n == 1 {
-			target = 1
-		} else {
-			target = database.NilVersion
-		}
+		err := conn.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'usage_quarters'`).Scan(&n)
+		return n == 1, err
 	}
-	if err := m.Force(target); err != nil {
-		return fmt.Errorf("repair dirty version %d: %w", v, err)
-	}
-	return nil
 }
 
 // Path is the database file.
