@@ -9,29 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// corpusDir finds the shared corpus of real transcripts beside the checkout
-// (or at $INSIGHTS_CORPUS). It is absent on a user's clone: the test skips
-// there, but fails in CI, where it must be present.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("INSIGHTS_CORPUS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir = filepath.Join(wd, "..", "..", "shared", "corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "PROVENANCE.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("conformance corpus missing at %s (required in CI): %v", dir, err)
-		}
-		t.Skipf("conformance corpus not found at %s; set INSIGHTS_CORPUS to run", dir)
-	}
-	return dir
-}
+	"github.com/claude-insights/insights/internal/corpus"
+)
 
 // reference is one row of PROVENANCE.md's table of token totals.
 type reference struct {
@@ -80,7 +60,7 @@ func readReferences(t *testing.T, dir string) ([]reference, map[string]float64) 
 // TestCorpusConformance imports each corpus folder and checks the per-day
 // token totals and the cost against the reference table.
 func TestCorpusConformance(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	isolate(t)
 	refs, costs := readReferences(t, corpus)
 	byFolder := map[string][]reference{}

@@ -80,7 +80,7 @@ func TestDaemonRetriesWhenDatabaseFails(t *testing.T) {
 	claude := copyTree(t, testdataDir)
 	const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
 	done, _ := startDaemon(t, "--db", dsn, "--claude-dir", claude)
-	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dsn) == 4 })
+	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dsn) == testdataFiles })
 	before := messageCount(t, dsn, main)
 
 	raw, err := sql.Open("postgres", dsn)

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,10 @@ import (
 // testdataDir is the repository's own fake Claude directory, covering every
 // record type and gotcha; testdata/claude/EXPECTED.md derives the numbers.
 var testdataDir = filepath.Join("..", "testdata", "claude")
+
+// testdataFiles counts the files of testdataDir that are imported: seven
+// transcripts, the prompt history, a todo list and a plan.
+const testdataFiles = 10
 
 func importTestdata(t *testing.T, db string) string {
 	t.Helper()
@@ -26,7 +32,7 @@ func importTestdata(t *testing.T, db string) string {
 func TestTestdataImport(t *testing.T) {
 	eachDriver(t, func(t *testing.T, db string) {
 		out := importTestdata(t, db)
-		for _, want := range []string{"4 files (4 with new data)", "Skipped 1: not JSON 1.", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
+		for _, want := range []string{fmt.Sprintf("%d files (%d with new data)", testdataFiles, testdataFiles), "Skipped 1: not JSON 1.", "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16:"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("import output lacks %q:\n%s", want, out)
 			}
@@ -125,5 +131,49 @@ func TestTestdataUsageTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-daily.txt"), out)
+	})
+}
+
+// TestTestdataSpentBy: `usage session --breakdown` says who spent each
+// session's usage; the main thread and subagents add up to the session.
+func TestTestdataSpentBy(t *testing.T) {
+	eachDriver(t, func(t *testing.T, db string) {
+		importTestdata(t, db)
+		out, err := run(t, "--db", db, "usage", "session", "--breakdown", "--timezone", "UTC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden.Check(t, filepath.Join("..", "testdata", "golden", "usage-session-breakdown.txt"), out)
+		js, err := run(t, "--db", db, "usage", "session", "--breakdown", "--json", "--timezone", "UTC")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u struct {
+			Session []struct {
+				SessionID    string `json:"sessionId"`
+				OutputTokens int64  `json:"outputTokens"`
+				SpentBy      []struct {
+					By, Name, Type string
+					OutputTokens   int64 `json:"outputTokens"`
+				} `json:"spentBy"`
+			} `json:"session"`
+		}
+		if err := json.Unmarshal([]byte(js), &u); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range u.Session {
+			var sum int64
+			for _, sh := range s.SpentBy {
+				if sh.By == "main" || sh.By == "subagent" {
+					sum += sh.OutputTokens
+				}
+				if s.SessionID == "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03" && sh.Name == "a1b2c3" && (sh.Type != "Explore" || sh.OutputTokens != 210) {
+					t.Errorf("subagent a1b2c3: %+v", sh)
+				}
+			}
+			if sum != s.OutputTokens || len(s.SpentBy) == 0 {
+				t.Errorf("session %s: shares add up to %d output tokens, want %d: %+v", s.SessionID, sum, s.OutputTokens, s.SpentBy)
+			}
+		}
 	})
 }

@@ -15,7 +15,7 @@ func usageFlags() []cli.Flag {
 		&cli.StringFlag{Name: "until", Usage: "last `DATE` to include (YYYY-MM-DD or YYYYMMDD)"},
 		&cli.StringFlag{Name: "timezone", Aliases: []string{"z"}, Usage: "IANA `ZONE` that days are counted in (default: config, else local)"},
 		&cli.StringFlag{Name: "project", Usage: "only sessions whose working directory is `DIR` or ends with it"},
-		&cli.BoolFlag{Name: "breakdown", Aliases: []string{"b"}, Usage: "show each model's usage under each row"},
+		&cli.BoolFlag{Name: "breakdown", Aliases: []string{"b"}, Usage: "show each model's usage under each row; for sessions, also who spent it (main thread, each subagent, skills, MCP servers)"},
 		&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "print JSON in the shape of ccusage's --json output"},
 	}
 }
@@ -67,7 +67,8 @@ func usageAction(p report.Period) cli.ActionFunc {
 }
 
 func usageOptions(c *cli.Context, p report.Period, defaultZone string) (report.Options, error) {
-	opt := report.Options{Period: p, Project: c.String("project"), Location: time.Local}
+	opt := report.Options{Period: p, Project: c.String("project"), Location: time.Local,
+		SpentBy: p == report.Session && c.Bool("breakdown")}
 	zone := defaultZone
 	if c.IsSet("timezone") {
 		zone = c.String("timezone")

@@ -3,15 +3,18 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/claude-insights/insights/config"
+	"github.com/claude-insights/insights/store"
 )
 
 // copyTree copies testdata's Claude directory, so that a test may change it.
@@ -151,7 +154,7 @@ func testDaemonWatchesAppendsAndNewFolders(t *testing.T, dbPath string) {
 	const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
 	done, _ := startDaemon(t, "--db", dbPath, "--claude-dir", claude)
 	// Every file's batch commits on its own: wait for the last one.
-	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dbPath) == 4 })
+	waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dbPath) == testdataFiles })
 	before := messageCount(t, dbPath, main)
 
 	line := `{"type":"user","uuid":"watch-1","sessionId":"` + main + `","timestamp":"2026-02-11T12:00:00.000Z","message":{"role":"user","content":"appended"}}` + "\n"
@@ -219,8 +222,8 @@ func TestStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, want := range []string{
-			"Files:        4 tracked, 1 deleted since imported",
-			"Sessions:     3, of which 1 live only in the database",
+			fmt.Sprintf("Files:        %d tracked, 1 deleted since imported", testdataFiles),
+			"Sessions:     4, of which 1 live only in the database",
 			"5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03.jsonl:16  not JSON: invalid character",
 			"Warning:      Claude Code deletes transcripts after 7 days",
 		} {
@@ -238,5 +241,59 @@ func TestStatus(t *testing.T) {
 		if _, err := run(t, "--db", dbPath, "status", "--skipped", "-1"); err == nil {
 			t.Error("status --skipped -1 succeeded")
 		}
+	})
+}
+
+// withDB runs fn on the database, or returns false when it cannot be opened.
+func withDB(t *testing.T, dbPath string, fn func(store.Driver) bool) bool {
+	t.Helper()
+	db, err := openDB(context.Background(), config.Config{DB: dbPath, DBConnections: 1})
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+// TestDaemonWatchesSideFiles: the prompt history, todo lists and plans are
+// imported as they change, like transcripts.
+func TestDaemonWatchesSideFiles(t *testing.T) {
+	eachDriver(t, func(t *testing.T, dbPath string) {
+		isolate(t)
+		claude := copyTree(t, testdataDir)
+		const main = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
+		startDaemon(t, "--db", dbPath, "--claude-dir", claude)
+		waitFor(t, 20*time.Second, "first import", func() bool { return filesTracked(t, dbPath) == testdataFiles })
+		ctx := context.Background()
+
+		appendLine(t, filepath.Join(claude, "history.jsonl"),
+			`{"display":"watched prompt","pastedContents":{},"timestamp":1770800000000,"project":"/src/app","sessionId":"`+main+`"}`+"\n")
+		waitFor(t, 5*time.Second, "appended prompt", func() bool {
+			return withDB(t, dbPath, func(db store.Driver) bool {
+				ps, err := db.Prompts(ctx, store.PromptQuery{SessionID: main, Limit: 1})
+				return err == nil && len(ps) == 1 && ps[0].Text == "watched prompt"
+			})
+		})
+
+		todos := filepath.Join(claude, "todos", main+"-agent-"+main+".json")
+		if err := os.WriteFile(todos, []byte(`[{"content":"Only this","status":"completed","activeForm":"Doing only this"}]`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "rewritten todo list", func() bool {
+			return withDB(t, dbPath, func(db store.Driver) bool {
+				ls, err := db.Todos(ctx, main)
+				return err == nil && len(ls) == 1 && len(ls[0].Items) == 1 && ls[0].Items[0].Content == "Only this"
+			})
+		})
+
+		if err := os.WriteFile(filepath.Join(claude, "plans", "new-plan.md"), []byte("# New plan\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "new plan", func() bool {
+			return withDB(t, dbPath, func(db store.Driver) bool {
+				ps, err := db.Plans(ctx)
+				return err == nil && slices.ContainsFunc(ps, func(p store.PlanInfo) bool { return p.Slug == "new-plan" })
+			})
+		})
 	})
 }

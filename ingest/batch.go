@@ -1,7 +1,13 @@
 package ingest
 
 import (
+	"cmp"
+	"encoding/json"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/claude-insights/insights/pricing"
 	"github.com/claude-insights/insights/store"
@@ -16,10 +22,21 @@ type batch struct {
 	messages []store.Message
 	usage    []store.Usage
 	skipped  []store.Skipped
+	uses     []store.ToolUse
+	results  []store.ToolResult
+	changes  []store.FileChange
+	agents   map[[2]string]store.Subagent
+	summary  []store.Summary
+	commits  []store.Commit
+	tags     map[store.Tag]bool
+	prompts  []store.Prompt
+	todos    []store.TodoList
+	plans    []store.Plan
 }
 
 func newBatch(prices *pricing.Table, fallbackSession string) *batch {
-	return &batch{prices: prices, fallback: fallbackSession, sessions: map[string]*store.Session{}}
+	return &batch{prices: prices, fallback: fallbackSession, sessions: map[string]*store.Session{},
+		agents: map[[2]string]store.Subagent{}, tags: map[store.Tag]bool{}}
 }
 
 func (b *batch) add(r *Record, path string, lineNo int64) {
@@ -32,29 +49,117 @@ func (b *batch) add(r *Record, path string, lineNo int64) {
 		b.session(sid, r)
 		if r.UUID != "" {
 			b.messages = append(b.messages, store.Message{
-				UUID:             r.UUID,
-				SessionID:        sid,
-				Seq:              lineNo,
-				ParentUUID:       r.ParentUUID,
-				Type:             r.Type,
-				Role:             r.Role,
-				Timestamp:        r.Timestamp,
-				Text:             r.Text,
-				Model:            r.Model,
-				AgentID:          r.AgentID,
-				IsSidechain:      r.IsSidechain,
-				IsMeta:           r.IsMeta,
-				IsCompactSummary: r.IsCompactSummary,
-				IsAPIError:       r.IsAPIError,
+				UUID:              r.UUID,
+				SessionID:         sid,
+				Seq:               lineNo,
+				ParentUUID:        r.ParentUUID,
+				Type:              r.Type,
+				Role:              r.Role,
+				Timestamp:         r.Timestamp,
+				Text:              r.Text,
+				Model:             r.Model,
+				AgentID:           r.AgentID,
+				IsSidechain:       r.IsSidechain,
+				IsMeta:            r.IsMeta,
+				IsCompactSummary:  r.IsCompactSummary,
+				IsAPIError:        r.IsAPIError,
+				IsPrompt:          r.IsPrompt,
+				MessageID:         r.MessageID,
+				Subtype:           r.Subtype,
+				LogicalParentUUID: r.LogicalParentUUID,
+				Content:           r.Content,
+				Search:            searchText(r),
 			})
 		}
+		b.addTools(r, sid, lineNo)
 		b.addUsage(r, sid, path, lineNo)
+		for _, t := range Tags(r) {
+			b.tags[store.Tag{SessionID: sid, Tag: t}] = true
+		}
+		if r.AgentID != "" && filepath.Base(path) == "agent-"+r.AgentID+".jsonl" {
+			b.agent(store.Subagent{SessionID: sid, AgentID: r.AgentID, Path: path})
+		}
 	case TypeProgress:
 		if r.Nested != nil {
 			b.session(sid, r)
 			b.addUsage(r.Nested, sid, path, lineNo)
+			if r.Nested.AgentID != "" && r.ParentToolUseID != "" {
+				b.agent(store.Subagent{SessionID: sid, AgentID: r.Nested.AgentID, ToolUseID: r.ParentToolUseID})
+			}
+		}
+	case TypeSummary:
+		if r.LeafUUID != "" && r.Summary != "" {
+			b.summary = append(b.summary, store.Summary{LeafUUID: r.LeafUUID, Text: r.Summary})
 		}
 	}
+}
+
+// addTools records the tool calls and results of a record, the files its
+// result says were changed, and the subagent a Task/Agent result names.
+func (b *batch) addTools(r *Record, sid string, lineNo int64) {
+	for _, u := range r.ToolUses {
+		b.uses = append(b.uses, store.ToolUse{ID: u.ID, SessionID: sid, MessageUUID: r.UUID, MessageID: r.MessageID,
+			AgentID: r.AgentID, Seq: lineNo, Name: u.Name, Input: u.Input, At: r.Timestamp})
+	}
+	// The structured result belongs to the record; Claude Code writes one
+	// tool result per record, and a record with several keeps it for none.
+	var structured json.RawMessage
+	var facts *toolUseResult
+	if len(r.ToolResults) == 1 {
+		structured = r.ToolUseResult
+		facts = parseToolUseResult(structured)
+	}
+	for _, t := range r.ToolResults {
+		res := store.ToolResult{ToolUseID: t.ToolUseID, SessionID: sid, MessageUUID: r.UUID, Text: t.Text,
+			Structured: structured, IsError: t.IsError, At: r.Timestamp,
+			Interrupted: strings.HasPrefix(t.Text, interruptedPrefix) || (facts != nil && facts.Interrupted)}
+		b.results = append(b.results, res)
+		if facts == nil {
+			continue
+		}
+		if fc := facts.fileChange(); fc != nil && !t.IsError {
+			fc.ToolUseID, fc.SessionID, fc.At = t.ToolUseID, sid, r.Timestamp
+			b.changes = append(b.changes, *fc)
+		}
+		if facts.AgentID != "" {
+			b.agent(store.Subagent{SessionID: sid, AgentID: facts.AgentID, ToolUseID: t.ToolUseID})
+		}
+		for _, c := range commits(facts.Stdout) {
+			c.ToolUseID, c.SessionID, c.At = t.ToolUseID, sid, r.Timestamp
+			b.commits = append(b.commits, c)
+		}
+	}
+}
+
+// agent merges what a record says about a subagent into the batch.
+func (b *batch) agent(a store.Subagent) {
+	k := [2]string{a.SessionID, a.AgentID}
+	prev := b.agents[k]
+	if a.ToolUseID == "" {
+		a.ToolUseID = prev.ToolUseID
+	}
+	if a.Path == "" {
+		a.Path = prev.Path
+	}
+	b.agents[k] = a
+}
+
+// searchText is what full-text search indexes for a record: its text, the
+// names and input values of its tool calls, and its tool results.
+func searchText(r *Record) string {
+	if len(r.ToolUses) == 0 && len(r.ToolResults) == 0 {
+		return r.Text
+	}
+	var sb strings.Builder
+	sb.WriteString(r.Text)
+	for _, u := range r.ToolUses {
+		appendLine(&sb, u.Name)
+		jsonStrings(&sb, u.Input)
+	}
+	for _, t := range r.ToolResults {
+		appendLine(&sb, t.Text)
+	}
+	return sb.String()
 }
 
 // session records what r says about its session: place, branch, version and
@@ -74,6 +179,9 @@ func (b *batch) session(id string, r *Record) {
 	}
 	if r.Version != "" {
 		s.Version = r.Version
+	}
+	if r.Slug != "" {
+		s.Slug = r.Slug
 	}
 	if ts := r.Timestamp; !ts.IsZero() {
 		if s.FirstAt.IsZero() || ts.Before(s.FirstAt) {
@@ -112,6 +220,7 @@ func (b *batch) addUsage(r *Record, sid, path string, lineNo int64) {
 		MessageID: r.MessageID,
 		RequestID: r.RequestID,
 		SessionID: sid,
+		AgentID:   r.AgentID,
 		Model:     model,
 		Timestamp: r.Timestamp,
 		Tokens:    tok,
@@ -121,9 +230,19 @@ func (b *batch) addUsage(r *Record, sid, path string, lineNo int64) {
 }
 
 func (b *batch) build() *store.Batch {
-	sb := &store.Batch{Messages: b.messages, Usage: b.usage, Skipped: b.skipped}
+	sb := &store.Batch{Messages: b.messages, Usage: b.usage, Skipped: b.skipped, ToolUses: b.uses,
+		ToolResults: b.results, FileChanges: b.changes, Summaries: b.summary, Commits: b.commits,
+		Prompts: b.prompts, TodoLists: b.todos, Plans: b.plans}
 	for _, id := range b.order {
 		sb.Sessions = append(sb.Sessions, *b.sessions[id])
 	}
+	for _, k := range slices.SortedFunc(maps.Keys(b.agents), func(x, y [2]string) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	}) {
+		sb.Subagents = append(sb.Subagents, b.agents[k])
+	}
+	sb.Tags = slices.SortedFunc(maps.Keys(b.tags), func(x, y store.Tag) int {
+		return cmp.Or(cmp.Compare(x.SessionID, y.SessionID), cmp.Compare(x.Tag, y.Tag))
+	})
 	return sb
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/claude-insights/insights/ingest"
+	"github.com/claude-insights/insights/store"
 )
 
 // writeTranscripts writes sessions × replies streamed replies (three lines
@@ -126,5 +127,34 @@ func BenchmarkAppend(b *testing.B) {
 		if st.Lines != 1 {
 			b.Fatalf("read %d lines, want 1", st.Lines)
 		}
+	}
+}
+
+// BenchmarkSearch measures full-text search over an imported tree of 40,000
+// messages on each driver: a word every message holds (ranking all of them
+// for the first page and counting them), a phrase, and a word none holds.
+func BenchmarkSearch(b *testing.B) {
+	dir := b.TempDir()
+	writeTranscripts(b, dir, 20, 500)
+	for _, d := range drivers {
+		db := d.open(b)
+		if _, err := newImporter(db).ImportTree(context.Background(), dir); err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []struct{ name, text string }{{"every", "lorem"}, {"phrase", `"amet lorem"`}, {"none", "nothingmatches"}} {
+			b.Run(d.name+"/"+q.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					res, err := db.Search(context.Background(), store.SearchQuery{Text: q.text})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if q.name != "none" && res.Total != 40_000 {
+						b.Fatalf("%d hits", res.Total)
+					}
+				}
+			})
+		}
+		db.Close()
 	}
 }

@@ -46,11 +46,29 @@ func describe(r *ingest.Record) string {
 		}
 		fmt.Fprintf(&b, " text=%q", t)
 	}
+	for _, u := range r.ToolUses {
+		fmt.Fprintf(&b, " tool_use=%s:%s", u.Name, u.ID)
+	}
+	for _, tr := range r.ToolResults {
+		fmt.Fprintf(&b, " tool_result=%s", tr.ToolUseID)
+		if tr.IsError {
+			b.WriteString("(error)")
+		}
+	}
+	if len(r.ToolUseResult) > 0 {
+		b.WriteString(" structured")
+	}
+	if r.LogicalParentUUID != "" {
+		fmt.Fprintf(&b, " logical-parent=%s", r.LogicalParentUUID)
+	}
+	if r.ParentToolUseID != "" {
+		fmt.Fprintf(&b, " parent-tool=%s", r.ParentToolUseID)
+	}
 	var flags []string
 	for _, f := range []struct {
 		name string
 		on   bool
-	}{{"api-error", r.IsAPIError}, {"compact-summary", r.IsCompactSummary}, {"meta", r.IsMeta}, {"sidechain", r.IsSidechain}} {
+	}{{"api-error", r.IsAPIError}, {"compact-summary", r.IsCompactSummary}, {"meta", r.IsMeta}, {"prompt", r.IsPrompt}, {"sidechain", r.IsSidechain}} {
 		if f.on {
 			flags = append(flags, f.name)
 		}

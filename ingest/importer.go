@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -195,6 +196,11 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 	if err != nil {
 		return st, err
 	}
+	for _, f := range sideFiles(dir) {
+		if !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
 	for _, p := range problems {
 		if err := im.skipFile(ctx, p.Path, p.Err, st); err != nil {
 			return st, err
@@ -225,7 +231,7 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 			return st, err
 		}
 	}
-	return st, im.markGone(ctx, transcriptRoot(dir), files, tracked, st)
+	return st, im.markGone(ctx, dir, files, tracked, st)
 }
 
 // markGone records tracked files below root that no longer exist.
@@ -266,6 +272,10 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 // importFile imports one file given its state as last stored.
 func (im *Importer) importFile(ctx context.Context, path string, prev store.FileState, seen bool, st *Stats) error {
 	st.init()
+	kind := kindOf(path)
+	if kind == kindTodos || kind == kindPlan {
+		return im.importWhole(ctx, path, kind, prev, seen, st)
+	}
 	st.Files++
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -300,7 +310,7 @@ func (im *Importer) importFile(ctx context.Context, path string, prev store.File
 			im.Log.Info("file replaced: reading it again from the start", "file", path)
 		}
 	}
-	fr := &fileRead{im: im, f: f, state: state, size: fi.Size(), reset: reset, st: st}
+	fr := &fileRead{im: im, f: f, state: state, size: fi.Size(), reset: reset, st: st, kind: kind}
 	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
 }
 
@@ -382,6 +392,7 @@ type fileRead struct {
 	reset bool  // the first batch says the file is read again from the start
 	st    *Stats
 	b     *batch
+	kind  fileKind // a transcript or the prompt history
 }
 
 // run consumes complete lines, writing a batch every BatchLines lines (or
@@ -494,6 +505,10 @@ func readLine(r *bufio.Reader, limit int) (line []byte, n int64, complete bool, 
 }
 
 func (fr *fileRead) consume(line []byte) {
+	if fr.kind == kindHistory {
+		fr.consumePrompt(line)
+		return
+	}
 	rec, err := Parse(line)
 	if errors.Is(err, ErrBlank) {
 		return
@@ -508,6 +523,20 @@ func (fr *fileRead) consume(line []byte) {
 	}
 	fr.st.Types[kind]++
 	fr.b.add(rec, fr.state.Path, fr.state.Lines)
+}
+
+// consumePrompt reads one line of the prompt history.
+func (fr *fileRead) consumePrompt(line []byte) {
+	p, err := parsePrompt(line)
+	if errors.Is(err, ErrBlank) {
+		return
+	}
+	if err != nil {
+		fr.skip(err)
+		return
+	}
+	fr.st.Types["history"]++
+	fr.b.prompts = append(fr.b.prompts, p)
 }
 
 // skip counts the current line as skipped.

@@ -58,6 +58,25 @@ type Record struct {
 	Text      string
 	Usage     *Usage
 
+	// LogicalParentUUID links a compaction boundary to the message before it.
+	LogicalParentUUID string
+	// ParentToolUseID is the tool call a progress record reports on (for
+	// agent_progress, the Task/Agent call that started the subagent).
+	ParentToolUseID string
+
+	// Content is the message's content (system records: their content) as
+	// JSON, for replay; nil when absent.
+	Content json.RawMessage
+	// ToolUses and ToolResults are the tool_use and tool_result blocks of
+	// the content; ToolUseResult is the structured result beside them.
+	ToolUses      []ToolUseBlock
+	ToolResults   []ToolResultBlock
+	ToolUseResult json.RawMessage
+	// IsPrompt marks a prompt the user typed: a user message of plain text,
+	// not injected (isMeta), not a compact summary, not a subagent's, not a command's output
+	// (text starting with "<"), not an interruption notice.
+	IsPrompt bool
+
 	// Summary and LeafUUID are set on summary records.
 	Summary  string
 	LeafUUID string
@@ -138,6 +157,9 @@ type line struct {
 	Message          json.RawMessage `json:"message"`
 	Summary          string          `json:"summary"`
 	LeafUUID         string          `json:"leafUuid"`
+	LogicalParent    string          `json:"logicalParentUuid"`
+	ParentToolUseID  string          `json:"parentToolUseID"`
+	ToolUseResult    json.RawMessage `json:"toolUseResult"`
 	Data             *progressData   `json:"data"`
 }
 
@@ -167,16 +189,11 @@ type progressData struct {
 	Message json.RawMessage `json:"message"`
 }
 
-type contentBlock struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
-}
-
 // Parse turns one transcript line into a Record. It is a pure function of its
 // input: blank lines and lines that are not JSON objects with a type are errors,
 // which callers count and skip.
 func Parse(b []byte) (*Record, error) {
-	b = bytes.TrimSpace(bytes.TrimPrefix(b, utf8BOM))
+	b = trimLine(b)
 	if len(b) == 0 {
 		return nil, ErrBlank
 	}
@@ -212,39 +229,59 @@ func Parse(b []byte) (*Record, error) {
 	return r, nil
 }
 
+// trimLine drops a line's BOM and surrounding white space.
+func trimLine(b []byte) []byte {
+	return bytes.TrimSpace(bytes.TrimPrefix(b, utf8BOM))
+}
+
 // replaceNUL replaces the NUL characters that JSON escapes (\u0000) put in
 // strings with U+FFFD: PostgreSQL's text cannot hold them, and both
 // databases must hold the same.
 func (r *Record) replaceNUL() {
 	for _, f := range []*string{&r.Type, &r.UUID, &r.ParentUUID, &r.SessionID, &r.CWD, &r.GitBranch, &r.Version,
-		&r.Slug, &r.AgentID, &r.Subtype, &r.Role, &r.Model, &r.MessageID, &r.RequestID, &r.Text, &r.Summary, &r.LeafUUID} {
-		if strings.IndexByte(*f, 0) >= 0 {
-			*f = strings.ReplaceAll(*f, "\x00", "\uFFFD")
-		}
+		&r.Slug, &r.AgentID, &r.Subtype, &r.Role, &r.Model, &r.MessageID, &r.RequestID, &r.Text, &r.Summary, &r.LeafUUID,
+		&r.LogicalParentUUID, &r.ParentToolUseID} {
+		replaceNULIn(f)
+	}
+	for i := range r.ToolUses {
+		replaceNULIn(&r.ToolUses[i].ID)
+		replaceNULIn(&r.ToolUses[i].Name)
+	}
+	for i := range r.ToolResults {
+		replaceNULIn(&r.ToolResults[i].ToolUseID)
+		replaceNULIn(&r.ToolResults[i].Text)
 	}
 	if r.Nested != nil {
 		r.Nested.replaceNUL()
 	}
 }
 
+func replaceNULIn(s *string) {
+	if strings.IndexByte(*s, 0) >= 0 {
+		*s = strings.ReplaceAll(*s, "\x00", "\uFFFD")
+	}
+}
+
 func fromLine(l *line) (*Record, error) {
 	r := &Record{
-		Type:             l.Type,
-		UUID:             l.UUID,
-		SessionID:        l.SessionID,
-		CWD:              l.CWD,
-		GitBranch:        l.GitBranch,
-		Version:          l.Version,
-		Slug:             l.Slug,
-		AgentID:          l.AgentID,
-		IsSidechain:      l.IsSidechain,
-		IsMeta:           l.IsMeta,
-		IsCompactSummary: l.IsCompactSummary,
-		IsAPIError:       l.IsAPIError,
-		Subtype:          l.Subtype,
-		RequestID:        l.RequestID,
-		Summary:          l.Summary,
-		LeafUUID:         l.LeafUUID,
+		Type:              l.Type,
+		UUID:              l.UUID,
+		SessionID:         l.SessionID,
+		CWD:               l.CWD,
+		GitBranch:         l.GitBranch,
+		Version:           l.Version,
+		Slug:              l.Slug,
+		AgentID:           l.AgentID,
+		IsSidechain:       l.IsSidechain,
+		IsMeta:            l.IsMeta,
+		IsCompactSummary:  l.IsCompactSummary,
+		IsAPIError:        l.IsAPIError,
+		Subtype:           l.Subtype,
+		RequestID:         l.RequestID,
+		Summary:           l.Summary,
+		LeafUUID:          l.LeafUUID,
+		LogicalParentUUID: l.LogicalParent,
+		ParentToolUseID:   l.ParentToolUseID,
 	}
 	if l.ParentUUID != nil {
 		r.ParentUUID = *l.ParentUUID
@@ -269,7 +306,11 @@ func fromLine(l *line) (*Record, error) {
 			r.Role = m.Role
 			r.Model = m.Model
 			r.MessageID = m.ID
-			r.Text = contentText(m.Content)
+			c := parseContent(m.Content)
+			r.Text, r.ToolUses, r.ToolResults = c.text, c.uses, c.results
+			r.Content = cleanJSON(m.Content)
+			r.IsPrompt = l.Type == TypeUser && !l.IsMeta && !l.IsCompactSummary && !l.IsSidechain && len(c.results) == 0 &&
+				isTyped(c.text)
 			if m.Usage != nil && l.Type == TypeAssistant {
 				r.Usage = m.Usage.normalize()
 			}
@@ -277,8 +318,10 @@ func fromLine(l *line) (*Record, error) {
 		if r.Role == "" {
 			r.Role = l.Type
 		}
+		r.ToolUseResult = cleanJSON(l.ToolUseResult)
 	case TypeSystem:
-		r.Text = contentText(l.Content)
+		r.Text = parseContent(l.Content).text
+		r.Content = cleanJSON(l.Content)
 	case TypeProgress:
 		if l.Data != nil {
 			r.Subtype = l.Data.Type
@@ -359,36 +402,12 @@ func (u *apiUsage) normalize() *Usage {
 	return out
 }
 
-// contentText joins the text of a message's content: a plain string, or the
-// text blocks of a list of blocks.
-func contentText(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	case '[':
-		var blocks []contentBlock
-		if json.Unmarshal(raw, &blocks) != nil {
-			return ""
-		}
-		var sb strings.Builder
-		for _, b := range blocks {
-			if b.Type != "text" || b.Text == "" {
-				continue
-			}
-			if sb.Len() > 0 {
-				sb.WriteByte('\n')
-			}
-			sb.WriteString(b.Text)
-		}
-		return sb.String()
-	}
-	return ""
+// isTyped reports whether a user message's text is something the user
+// typed: not empty, not the output of a command (wrapped in tags such as
+// <command-name> or <local-command-stdout>), not an interruption notice.
+func isTyped(text string) bool {
+	t := strings.TrimSpace(text)
+	return t != "" && !strings.HasPrefix(t, "<") && !strings.HasPrefix(t, interruptedPrefix)
 }
 
 // fieldName is the dotted JSON path of the field a type error is about.

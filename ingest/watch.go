@@ -155,14 +155,33 @@ func (w *watcher) rescan(ctx context.Context) error {
 	return nil
 }
 
-// importPaths imports the transcripts that events named: changed files, and
-// every transcript under new folders (their own events may have been lost).
+// importPaths imports the files that events named: changed transcripts,
+// prompt history, todo lists and plans, and every such file under new
+// folders (their own events may have been lost).
 func (w *watcher) importPaths(ctx context.Context, paths map[string]bool) error {
 	root := transcriptRoot(w.dir)
 	st := &Stats{}
 	st.init()
 	var gone []string
 	for p := range paths {
+		if w.isSideFile(p) {
+			if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+				gone = append(gone, p)
+			} else if err := w.im.ImportFile(ctx, p, st); err != nil {
+				return err
+			}
+			continue
+		}
+		if d := filepath.Base(p); filepath.Dir(p) == w.dir && (d == "todos" || d == "plans") {
+			for _, f := range sideFiles(w.dir) {
+				if filepath.Dir(f) == p {
+					if err := w.im.ImportFile(ctx, f, st); err != nil {
+						return err
+					}
+				}
+			}
+			continue
+		}
 		if p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
 			continue
 		}
@@ -200,6 +219,19 @@ func (w *watcher) importPaths(ctx context.Context, paths map[string]bool) error 
 	}
 	w.report(st)
 	return nil
+}
+
+// isSideFile reports whether p names the prompt history, a todo list or a
+// plan of the watched directory.
+func (w *watcher) isSideFile(p string) bool {
+	parent := filepath.Dir(p)
+	switch kindOf(p) {
+	case kindHistory:
+		return parent == w.dir
+	case kindTodos, kindPlan:
+		return filepath.Dir(parent) == w.dir
+	}
+	return false
 }
 
 func (w *watcher) report(st *Stats) {

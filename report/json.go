@@ -24,7 +24,20 @@ type jsonRow struct {
 	TotalCost       float64         `json:"totalCost"`
 	ModelsUsed      []string        `json:"modelsUsed"`
 	ModelBreakdowns []jsonBreakdown `json:"modelBreakdowns"`
+	SpentBy         []jsonShare     `json:"spentBy,omitempty"`
 	Metadata        map[string]any  `json:"metadata,omitempty"`
+}
+
+// jsonShare is who spent part of a session's usage (report.Share).
+type jsonShare struct {
+	By   string `json:"by"`
+	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"`
+	jsonTokens
+	TotalTokens int64   `json:"totalTokens"`
+	Cost        float64 `json:"cost"`
+	Replies     int64   `json:"replies"`
+	Unpriced    int64   `json:"unpricedReplies,omitempty"`
 }
 
 type jsonBreakdown struct {
@@ -88,6 +101,11 @@ func (r *Report) WriteJSON(w io.Writer, loc *time.Location) error {
 				Cost:       m.Cost,
 				Unpriced:   !m.Priced,
 			})
+		}
+		for _, sh := range row.SpentBy {
+			jr.SpentBy = append(jr.SpentBy, jsonShare{By: sh.By, Name: sh.Name, Type: sh.Type,
+				jsonTokens: tokensJSON(sh.Tokens), TotalTokens: sh.Total(), Cost: sh.Cost, Replies: sh.Replies,
+				Unpriced: sh.Unpriced})
 		}
 		rows = append(rows, jr)
 	}

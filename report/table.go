@@ -11,7 +11,8 @@ import (
 )
 
 // WriteTable writes the report as an aligned text table; with breakdown, each
-// row is followed by one line per model.
+// row is followed by one line per model and one per party that spent it
+// (when the report has them).
 func (r *Report) WriteTable(w io.Writer, breakdown bool) error {
 	if len(r.Rows) == 0 {
 		_, err := fmt.Fprintln(w, "No usage found. Run `insights import` first, or widen --since/--until.")
@@ -28,6 +29,9 @@ func (r *Report) WriteTable(w io.Writer, breakdown bool) error {
 		if breakdown {
 			for _, m := range row.Models {
 				t = append(t, line("", "  "+ShortModel(m.Model), m.Tokens, money(m.Cost, m.Priced)))
+			}
+			for _, s := range row.SpentBy {
+				t = append(t, line("", "  by "+s.Label(), s.Tokens, money(s.Cost, s.Unpriced == 0)))
 			}
 		}
 	}

@@ -40,6 +40,9 @@ type Options struct {
 	Since, Until time.Time
 	Location     *time.Location
 	Project      string
+	// SpentBy attributes each session's usage to the main thread,
+	// subagents, skills and MCP servers (session reports only; see SpentBy).
+	SpentBy bool
 }
 
 // ParseDate reads YYYY-MM-DD or YYYYMMDD as a day in loc.
@@ -69,6 +72,8 @@ type Row struct {
 	store.Tokens
 	Cost   float64
 	Models []ModelUsage // by cost, highest first
+	// SpentBy is who spent the row's usage, when asked for (session rows).
+	SpentBy []Share
 }
 
 // Report is a usage report.
@@ -97,7 +102,15 @@ func Usage(ctx context.Context, db store.Driver, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(sums, opt.Period), nil
+	r := Build(sums, opt.Period)
+	if opt.SpentBy && opt.Period == Session {
+		for i := range r.Rows {
+			if r.Rows[i].SpentBy, err = SpentBy(ctx, db, r.Rows[i].Key, q.Since, q.Until); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r, nil
 }
 
 func dayStart(t time.Time, loc *time.Location) time.Time {

@@ -41,6 +41,31 @@ type Driver interface {
 	// UsageSums returns token usage summed per model and per local day or
 	// per session.
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)
+	// Replies returns the billed replies of a session, oldest first.
+	Replies(ctx context.Context, sessionID string) ([]Usage, error)
+	// Messages returns the messages of a session: the main thread's in file
+	// order, then each subagent's (by agent id) in file order.
+	Messages(ctx context.Context, sessionID string) ([]Message, error)
+	// ToolCalls returns the tool calls of a session in the order they were
+	// made, each with its result if one came.
+	ToolCalls(ctx context.Context, sessionID string) ([]ToolCall, error)
+	// FileChanges returns the file changes of a session, oldest first.
+	FileChanges(ctx context.Context, sessionID string) ([]FileChange, error)
+	// Subagents returns the subagents of a session, by start time.
+	Subagents(ctx context.Context, sessionID string) ([]SubagentInfo, error)
+	// Commits returns the commits a session made, oldest first.
+	Commits(ctx context.Context, sessionID string) ([]Commit, error)
+	// Tags returns the tags of a session, sorted.
+	Tags(ctx context.Context, sessionID string) ([]string, error)
+	// Plans returns every plan, newest first, with the sessions sharing its slug.
+	Plans(ctx context.Context) ([]PlanInfo, error)
+	// Todos returns the todo lists of a session, by agent id.
+	Todos(ctx context.Context, sessionID string) ([]TodoList, error)
+	// Prompts returns prompts of the history, newest first.
+	Prompts(ctx context.Context, q PromptQuery) ([]Prompt, error)
+	// Search returns the messages matching a full-text query, best first; a
+	// query that cannot be understood is a *QueryError.
+	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
 	// Close releases the database.
 	Close() error
 }

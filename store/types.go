@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 )
@@ -65,10 +66,20 @@ type Batch struct {
 	// recorded as skipped in it is forgotten (its imported rows stay).
 	Reset bool
 	// Skipped lists the lines of this batch that could not be imported.
-	Skipped  []Skipped
-	Sessions []Session
-	Messages []Message
-	Usage    []Usage
+	Skipped     []Skipped
+	Sessions    []Session
+	Messages    []Message
+	Usage       []Usage
+	ToolUses    []ToolUse
+	ToolResults []ToolResult
+	FileChanges []FileChange
+	Subagents   []Subagent
+	Summaries   []Summary
+	Commits     []Commit
+	Tags        []Tag
+	Plans       []Plan
+	TodoLists   []TodoList
+	Prompts     []Prompt
 }
 
 // Session is one Claude Code session. Counts and token totals are derived from
@@ -78,10 +89,18 @@ type Session struct {
 	Project   string // the working directory
 	GitBranch string
 	Version   string // Claude Code's version
+	Slug      string // the plan slug its records carry
 	FirstAt   time.Time
 	LastAt    time.Time
 
-	Messages int64
+	// Title is the summary of the session's latest summarized message,
+	// else its first prompt.
+	Title       string
+	Messages    int64
+	ToolCalls   int64
+	ToolErrors  int64
+	Compactions int64 // compaction boundaries
+	Subagents   int64
 	Tokens
 	Cost float64
 }
@@ -98,7 +117,22 @@ type Message struct {
 	Text       string
 	Model      string
 	AgentID    string
+	// MessageID is the API message id of an assistant record.
+	MessageID string
+	// Subtype is a system record's subtype (compact_boundary, api_error, …).
+	Subtype string
+	// LogicalParentUUID links a compaction boundary to the message before it.
+	LogicalParentUUID string
+	// Content is the message's content as JSON: a string or a list of
+	// blocks; nil when the record has none.
+	Content json.RawMessage
+	// Search is the text that full-text search indexes: the text, tool
+	// inputs and tool results. It is written, not read back.
+	Search string
 
+	// IsPrompt marks a prompt the user typed (not a tool result, not
+	// injected, not a command's output).
+	IsPrompt         bool
 	IsSidechain      bool
 	IsMeta           bool
 	IsCompactSummary bool
@@ -113,6 +147,7 @@ type Usage struct {
 	MessageID string
 	RequestID string
 	SessionID string
+	AgentID   string // the subagent whose reply it is; empty on the main thread
 	Model     string
 	Timestamp time.Time
 	Tokens

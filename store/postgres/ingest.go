@@ -116,6 +116,9 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 	if err := upsertUsage(ctx, tx, b.Usage, touched, quarters); err != nil {
 		return err
 	}
+	if err := saveRecord(ctx, tx, b, touched); err != nil {
+		return err
+	}
 	if err := refreshQuarters(ctx, tx, quarters); err != nil {
 		return err
 	}
@@ -142,7 +145,7 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 }
 
 // upsertSessions merges what a batch saw of each session: the widest time
-// span, and place, branch and version from the latest record.
+// span, and place, branch, version and slug from the latest record.
 func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched map[string]bool) error {
 	if len(ss) == 0 {
 		return nil
@@ -156,18 +159,18 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 	}
 	ids := sortedKeys(merged)
 	n := len(ids)
-	project, branch, version := make([]string, n), make([]string, n), make([]string, n)
+	project, branch, version, slug := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	first, last := make([]string, n), make([]string, n)
 	for i, id := range ids {
 		s := merged[id]
-		project[i], branch[i], version[i] = s.Project, s.GitBranch, s.Version
+		project[i], branch[i], version[i], slug[i] = s.Project, s.GitBranch, s.Version, s.Slug
 		first[i], last[i] = timeText(s.FirstAt), timeText(s.LastAt)
 		touched[id] = true
 	}
-	const q = `INSERT INTO sessions (id, project, git_branch, version, first_at, last_at)
-		SELECT id, project, git_branch, version, nullif(first_at, '')::timestamptz, nullif(last_at, '')::timestamptz
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-			AS t(id, project, git_branch, version, first_at, last_at)
+	const q = `INSERT INTO sessions (id, project, git_branch, version, slug, first_at, last_at)
+		SELECT id, project, git_branch, version, slug, nullif(first_at, '')::timestamptz, nullif(last_at, '')::timestamptz
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+			AS t(id, project, git_branch, version, slug, first_at, last_at)
 		ON CONFLICT (id) DO UPDATE SET
 			project = CASE WHEN excluded.project <> '' AND (sessions.project = '' OR excluded.last_at >= sessions.last_at)
 				THEN excluded.project ELSE sessions.project END,
@@ -175,10 +178,12 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 				THEN excluded.git_branch ELSE sessions.git_branch END,
 			version = CASE WHEN excluded.version <> '' AND (sessions.version = '' OR excluded.last_at >= sessions.last_at)
 				THEN excluded.version ELSE sessions.version END,
+			slug = CASE WHEN excluded.slug <> '' AND (sessions.slug = '' OR excluded.last_at >= sessions.last_at)
+				THEN excluded.slug ELSE sessions.slug END,
 			first_at = least(sessions.first_at, excluded.first_at),
 			last_at = greatest(sessions.last_at, excluded.last_at)`
 	if _, err := tx.ExecContext(ctx, q, pq.Array(ids), pq.Array(project), pq.Array(branch), pq.Array(version),
-		pq.Array(first), pq.Array(last)); err != nil {
+		pq.Array(slug), pq.Array(first), pq.Array(last)); err != nil {
 		return fmt.Errorf("save %d sessions: %w", n, err)
 	}
 	return nil
@@ -196,6 +201,7 @@ func mergeSession(old, s store.Session) store.Session {
 	}
 	out := old
 	out.Project, out.GitBranch, out.Version = pick(old.Project, s.Project), pick(old.GitBranch, s.GitBranch), pick(old.Version, s.Version)
+	out.Slug = pick(old.Slug, s.Slug)
 	if out.FirstAt.IsZero() || (!s.FirstAt.IsZero() && s.FirstAt.Before(out.FirstAt)) {
 		out.FirstAt = s.FirstAt
 	}
@@ -207,7 +213,9 @@ func mergeSession(old, s store.Session) store.Session {
 
 // insertMessages keeps one copy of each message uuid: of copies in several
 // sessions (a resumed session repeats earlier lines), the one in the smallest
-// session id, so that the result does not depend on the order files are read in.
+// session id, so that the result does not depend on the order files are read
+// in. A copy from the kept session replaces the stored one: a file read again
+// refreshes the message's content and its search index.
 func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
 	if len(ms) == 0 {
 		return nil
@@ -215,66 +223,90 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 	keep := map[string]store.Message{}
 	for _, m := range ms {
 		touched[m.SessionID] = true
-		if old, ok := keep[m.UUID]; ok && old.SessionID <= m.SessionID {
+		if old, ok := keep[m.UUID]; ok && old.SessionID < m.SessionID {
 			continue
 		}
 		keep[m.UUID] = m
 	}
 	uuids := sortedKeys(keep)
-	n := len(uuids)
-	var (
-		session, parent, typ, role, ts, text, model, agent = make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		seq                                = make([]int64, n)
-		sidechain, meta, compact, apiError = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
-	)
+	c := newMessageColumns(len(uuids))
 	for i, id := range uuids {
-		m := keep[id]
-		session[i], seq[i], parent[i], typ[i], role[i] = m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
-		ts[i], text[i], model[i], agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
-		sidechain[i], meta[i], compact[i], apiError[i] = m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError
+		c.set(i, keep[id])
 	}
-	// The moved-from sessions come back, read before the statement changed them.
+	// The sessions the messages were in come back, read before the statement
+	// changed them.
 	const q = `WITH input AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::text[], $11::bool[], $12::bool[], $13::bool[], $14::bool[])
-				AS t(uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
-					is_sidechain, is_meta, is_compact_summary, is_api_error)
+				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+				$16::text[], $17::bool[], $18::bool[], $19::bool[], $20::bool[], $21::bool[])
+				AS t(uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id, message_id, subtype,
+					logical_parent_uuid, content, search_text, search_doc, is_prompt, is_sidechain, is_meta,
+					is_compact_summary, is_api_error)
 		), old AS (
 			SELECT m.uuid, m.session_id FROM messages m JOIN input USING (uuid)
 		), up AS (
-			INSERT INTO messages (uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
-				is_sidechain, is_meta, is_compact_summary, is_api_error)
+			INSERT INTO messages (uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id, message_id,
+				subtype, logical_parent_uuid, content, search_text, search, is_prompt, is_sidechain, is_meta,
+				is_compact_summary, is_api_error)
 			SELECT uuid, session_id, seq, nullif(parent_uuid, ''), type, role, nullif(ts, '')::timestamptz, text,
-				nullif(model, ''), nullif(agent_id, ''), is_sidechain, is_meta, is_compact_summary, is_api_error
+				nullif(model, ''), nullif(agent_id, ''), nullif(message_id, ''), subtype, nullif(logical_parent_uuid, ''),
+				nullif(content, '')::jsonb, nullif(search_text, ''),
+				CASE WHEN search_doc <> '' THEN to_tsvector('simple'::regconfig, search_doc) END,
+				is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
 			FROM input
 			ON CONFLICT (uuid) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq,
 				parent_uuid = excluded.parent_uuid, type = excluded.type, role = excluded.role, ts = excluded.ts,
 				text = excluded.text, model = excluded.model, agent_id = excluded.agent_id,
+				message_id = excluded.message_id, subtype = excluded.subtype,
+				logical_parent_uuid = excluded.logical_parent_uuid, content = excluded.content,
+				search_text = excluded.search_text, search = excluded.search, is_prompt = excluded.is_prompt,
 				is_sidechain = excluded.is_sidechain, is_meta = excluded.is_meta,
 				is_compact_summary = excluded.is_compact_summary, is_api_error = excluded.is_api_error
-			WHERE excluded.session_id < messages.session_id
+			WHERE excluded.session_id <= messages.session_id
 			RETURNING uuid
 		)
 		SELECT DISTINCT old.session_id FROM old JOIN up USING (uuid)`
-	rows, err := tx.QueryContext(ctx, q, pq.Array(uuids), pq.Array(session), pq.Array(seq), pq.Array(parent),
-		pq.Array(typ), pq.Array(role), pq.Array(ts), pq.Array(text), pq.Array(model), pq.Array(agent),
-		pq.Array(sidechain), pq.Array(meta), pq.Array(compact), pq.Array(apiError))
-	if err != nil {
-		return fmt.Errorf("save %d messages: %w", n, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var prev string
-		if err := rows.Scan(&prev); err != nil {
-			return fmt.Errorf("save %d messages: %w", n, err)
-		}
-		touched[prev] = true
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("save %d messages: %w", n, err)
+	rows, err := tx.QueryContext(ctx, q, c.args()...)
+	if err := collectSessions(rows, err, touched); err != nil {
+		return fmt.Errorf("save %d messages: %w", len(uuids), err)
 	}
 	return nil
+}
+
+// messageColumns holds a batch's messages column by column, as the arrays
+// that insertMessages unnests.
+type messageColumns struct {
+	uuid, session, parent, typ, role, ts, text, model, agent, messageID, subtype, logicalParent,
+	content, searchText, searchDoc []string
+	seq                                        []int64
+	prompt, sidechain, meta, compact, apiError []bool
+}
+
+func newMessageColumns(n int) *messageColumns {
+	str := func() []string { return make([]string, n) }
+	flag := func() []bool { return make([]bool, n) }
+	return &messageColumns{
+		uuid: str(), session: str(), parent: str(), typ: str(), role: str(), ts: str(), text: str(), model: str(),
+		agent: str(), messageID: str(), subtype: str(), logicalParent: str(), content: str(), searchText: str(),
+		searchDoc: str(), seq: make([]int64, n),
+		prompt: flag(), sidechain: flag(), meta: flag(), compact: flag(), apiError: flag(),
+	}
+}
+
+func (c *messageColumns) set(i int, m store.Message) {
+	c.uuid[i], c.session[i], c.seq[i], c.parent[i], c.typ[i], c.role[i] = m.UUID, m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
+	c.ts[i], c.text[i], c.model[i], c.agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
+	c.messageID[i], c.subtype[i], c.logicalParent[i], c.content[i] = m.MessageID, m.Subtype, m.LogicalParentUUID, string(m.Content)
+	c.searchText[i], c.searchDoc[i] = store.SearchBody(m.Search), store.SearchDocument(m.Search)
+	c.prompt[i], c.sidechain[i], c.meta[i], c.compact[i], c.apiError[i] = m.IsPrompt, m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError
+}
+
+func (c *messageColumns) args() []any {
+	return []any{pq.Array(c.uuid), pq.Array(c.session), pq.Array(c.seq), pq.Array(c.parent), pq.Array(c.typ),
+		pq.Array(c.role), pq.Array(c.ts), pq.Array(c.text), pq.Array(c.model), pq.Array(c.agent),
+		pq.Array(c.messageID), pq.Array(c.subtype), pq.Array(c.logicalParent), pq.Array(c.content),
+		pq.Array(c.searchText), pq.Array(c.searchDoc), pq.Array(c.prompt), pq.Array(c.sidechain),
+		pq.Array(c.meta), pq.Array(c.compact), pq.Array(c.apiError)}
 }
 
 // quarter is one row of usage_quarters, less the model.
@@ -321,34 +353,36 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 	keys := sortedKeys(keep)
 	n := len(keys)
 	var (
-		msgID, reqID, session, model, ts = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		in, out, cw5, cw1, cr, total     = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-		cost                             = make([]float64, n)
-		priced                           = make([]bool, n)
+		msgID, reqID, session, agent, model, ts = make([]string, n), make([]string, n), make([]string, n), make([]string, n),
+			make([]string, n), make([]string, n)
+		in, out, cw5, cw1, cr, total = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		cost                         = make([]float64, n)
+		priced                       = make([]bool, n)
 	)
 	for i, k := range keys {
 		u := keep[k]
-		msgID[i], reqID[i], session[i], model[i], ts[i] = u.MessageID, u.RequestID, u.SessionID, u.Model, timeText(u.Timestamp)
+		msgID[i], reqID[i], session[i], agent[i] = u.MessageID, u.RequestID, u.SessionID, u.AgentID
+		model[i], ts[i] = u.Model, timeText(u.Timestamp)
 		in[i], out[i], cw5[i], cw1[i], cr[i], total[i] = u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total()
 		cost[i], priced[i] = u.Cost, u.Priced
 	}
 	const q = `WITH input AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 				$7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-				$13::float8[], $14::bool[])
+				$13::float8[], $14::bool[], $15::text[])
 				AS t(key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
-					cache_write_5m, cache_write_1h, cache_read, total_tokens, cost, priced)
+					cache_write_5m, cache_write_1h, cache_read, total_tokens, cost, priced, agent_id)
 		), old AS (
 			SELECT u.session_id, u.ts FROM usage u JOIN input USING (key)
 		), up AS (
-			INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
+			INSERT INTO usage (key, message_id, request_id, session_id, agent_id, model, ts, input_tokens, output_tokens,
 				cache_write_5m, cache_write_1h, cache_read, total_tokens, cost)
-			SELECT key, nullif(message_id, ''), nullif(request_id, ''), session_id, model, ts::timestamptz,
-				input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, total_tokens,
+			SELECT key, nullif(message_id, ''), nullif(request_id, ''), session_id, nullif(agent_id, ''), model,
+				ts::timestamptz, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, total_tokens,
 				CASE WHEN priced THEN cost END
 			FROM input
 			ON CONFLICT (key) DO UPDATE SET
-				session_id = excluded.session_id, model = excluded.model, ts = excluded.ts,
+				session_id = excluded.session_id, agent_id = excluded.agent_id, model = excluded.model, ts = excluded.ts,
 				input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
 				cache_write_5m = excluded.cache_write_5m, cache_write_1h = excluded.cache_write_1h,
 				cache_read = excluded.cache_read, total_tokens = excluded.total_tokens, cost = excluded.cost
@@ -359,7 +393,7 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 		SELECT session_id, ts FROM old`
 	rows, err := tx.QueryContext(ctx, q, pq.Array(keys), pq.Array(msgID), pq.Array(reqID), pq.Array(session),
 		pq.Array(model), pq.Array(ts), pq.Array(in), pq.Array(out), pq.Array(cw5), pq.Array(cw1), pq.Array(cr),
-		pq.Array(total), pq.Array(cost), pq.Array(priced))
+		pq.Array(total), pq.Array(cost), pq.Array(priced), pq.Array(agent))
 	if err != nil {
 		return fmt.Errorf("save %d usage rows: %w", n, err)
 	}
@@ -428,20 +462,38 @@ func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error
 	return nil
 }
 
-// refreshSessions recomputes the derived counts and totals of sessions.
+// refreshSessions recomputes the derived counts, title and totals of
+// sessions, and tags those that have grown long (the tag is never taken
+// away).
 func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	const q = `UPDATE sessions s SET
-		messages = (SELECT count(*) FROM messages m WHERE m.session_id = s.id),
+	const q = `WITH up AS (UPDATE sessions s SET
+		(messages, compactions) = (
+			SELECT count(*), count(*) FILTER (WHERE m.subtype = 'compact_boundary')
+			FROM messages m WHERE m.session_id = s.id),
+		(tool_calls, tool_errors) = (
+			SELECT count(*), count(*) FILTER (WHERE c.is_error) FROM tool_calls c WHERE c.session_id = s.id),
+		subagents = (SELECT count(*) FROM subagents a WHERE a.session_id = s.id),
+		title = coalesce(
+			(SELECT su.summary FROM summaries su JOIN messages m ON m.uuid = su.leaf_uuid
+				WHERE m.session_id = s.id ORDER BY m.ts DESC NULLS LAST, m.seq DESC, m.uuid LIMIT 1),
+			(SELECT m.text FROM messages m WHERE m.session_id = s.id AND m.is_prompt AND m.agent_id IS NULL
+				ORDER BY m.ts NULLS LAST, m.seq, m.uuid LIMIT 1),
+			''),
 		(input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost) = (
 			SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), coalesce(sum(cache_write_5m), 0),
 				coalesce(sum(cache_write_1h), 0), coalesce(sum(cache_read), 0), coalesce(sum(cost), 0)
 			FROM usage_quarters q WHERE q.session_id = s.id)
-		WHERE s.id = ANY($1)`
-	if _, err := tx.ExecContext(ctx, q, pq.Array(sortedKeys(ids))); err != nil {
-		return fmt.Errorf("update totals of %d sessions: %w", len(ids), err)
+		WHERE s.id = ANY($1)
+		RETURNING s.id, s.messages, s.first_at, s.last_at)
+		INSERT INTO session_tags (session_id, tag)
+		SELECT id, $2 FROM up WHERE messages >= $3 OR last_at - first_at >= $4::bigint * interval '1 millisecond'
+		ON CONFLICT DO NOTHING`
+	if _, err := tx.ExecContext(ctx, q, pq.Array(sortedKeys(ids)), store.TagLong, store.LongMessages,
+		store.LongDuration.Milliseconds()); err != nil {
+		return fmt.Errorf("update totals and tags of %d sessions: %w", len(ids), err)
 	}
 	return nil
 }

@@ -11,13 +11,15 @@ import (
 
 // Session returns one session.
 func (db *DB) Session(ctx context.Context, id string) (store.Session, error) {
-	const q = `SELECT id, project, git_branch, version, first_at, last_at, messages, input_tokens, output_tokens,
-			cache_write_5m, cache_write_1h, cache_read, cost
+	const q = `SELECT id, project, git_branch, version, slug, first_at, last_at, title, messages, tool_calls,
+			tool_errors, compactions, subagents, input_tokens, output_tokens, cache_write_5m, cache_write_1h,
+			cache_read, cost
 		FROM sessions WHERE id = $1`
 	var s store.Session
 	var first, last sql.NullTime
-	err := db.db.QueryRowContext(ctx, q, id).Scan(&s.ID, &s.Project, &s.GitBranch, &s.Version, &first, &last,
-		&s.Messages, &s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost)
+	err := db.db.QueryRowContext(ctx, q, id).Scan(&s.ID, &s.Project, &s.GitBranch, &s.Version, &s.Slug, &first, &last,
+		&s.Title, &s.Messages, &s.ToolCalls, &s.ToolErrors, &s.Compactions, &s.Subagents,
+		&s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, fmt.Errorf("session %s: %w", id, store.ErrNotFound)
 	}

@@ -67,6 +67,9 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 	if err := upsertUsage(ctx, tx, b.Usage, touched, quarters); err != nil {
 		return err
 	}
+	if err := saveRecord(ctx, tx, b, touched); err != nil {
+		return err
+	}
 	if err := refreshQuarters(ctx, tx, quarters); err != nil {
 		return err
 	}
@@ -191,8 +194,10 @@ func millis(t time.Time) int64 {
 // upsertSessions merges what a batch saw of each session: the widest time
 // span, and place, branch and version from the latest record.
 func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched map[string]bool) error {
-	const q = `INSERT INTO sessions (id, project, git_branch, version, first_at, last_at) VALUES (?, ?, ?, ?, ?, ?)
+	const q = `INSERT INTO sessions (id, project, git_branch, version, first_at, last_at, slug) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
+			slug = CASE WHEN excluded.slug <> '' AND (sessions.slug = '' OR excluded.last_at >= sessions.last_at)
+				THEN excluded.slug ELSE sessions.slug END,
 			project = CASE WHEN excluded.project <> '' AND (sessions.project = '' OR excluded.last_at >= sessions.last_at)
 				THEN excluded.project ELSE sessions.project END,
 			git_branch = CASE WHEN excluded.git_branch <> '' AND (sessions.git_branch = '' OR excluded.last_at >= sessions.last_at)
@@ -207,7 +212,7 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 	}
 	defer stmt.Close()
 	for _, s := range ss {
-		if _, err := stmt.ExecContext(ctx, s.ID, s.Project, s.GitBranch, s.Version, nullTime(s.FirstAt), nullTime(s.LastAt)); err != nil {
+		if _, err := stmt.ExecContext(ctx, s.ID, s.Project, s.GitBranch, s.Version, nullTime(s.FirstAt), nullTime(s.LastAt), s.Slug); err != nil {
 			return fmt.Errorf("save session %s: %w", s.ID, err)
 		}
 		touched[s.ID] = true
@@ -217,48 +222,68 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 
 // insertMessages keeps one copy of each message uuid: of copies in several
 // sessions (a resumed session repeats earlier lines), the one in the smallest
-// session id, so that the result does not depend on the order files are read in.
+// session id, so that the result does not depend on the order files are read
+// in. A copy in the same session replaces the stored one, so that reading a
+// file again refreshes what is stored. The full-text index follows each row.
 func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
 	const cols = `session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
-			is_sidechain, is_meta, is_compact_summary, is_api_error, uuid`
+			is_sidechain, is_meta, is_compact_summary, is_api_error, message_id, subtype,
+			logical_parent_uuid, is_prompt, content, uuid`
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+cols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
 	defer ins.Close()
-	old, err := tx.PrepareContext(ctx, `SELECT session_id FROM messages WHERE uuid = ?`)
+	old, err := tx.PrepareContext(ctx, `SELECT rowid, session_id FROM messages WHERE uuid = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
 	defer old.Close()
-	move, err := tx.PrepareContext(ctx, `UPDATE messages SET (`+cols+`) =
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?14`)
+	replace, err := tx.PrepareContext(ctx, `UPDATE messages SET (`+cols+`) =
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?19`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
-	defer move.Close()
+	defer replace.Close()
+	idx, err := prepareIndex(ctx, tx)
+	if err != nil {
+		return err
+	}
+	defer idx.close()
 	for _, m := range ms {
 		args := []any{m.SessionID, m.Seq, nullString(m.ParentUUID), m.Type, m.Role,
 			nullTime(m.Timestamp), m.Text, nullString(m.Model), nullString(m.AgentID),
-			m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError, m.UUID}
+			m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError, nullString(m.MessageID), m.Subtype,
+			nullString(m.LogicalParentUUID), m.IsPrompt, nullJSON(m.Content), m.UUID}
 		res, err := ins.ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("save message %s: %w", m.UUID, err)
 		}
 		touched[m.SessionID] = true
 		if n, _ := res.RowsAffected(); n > 0 {
+			rowid, err := res.LastInsertId()
+			if err != nil {
+				return fmt.Errorf("save message %s: %w", m.UUID, err)
+			}
+			if err := idx.add(ctx, rowid, m.Search); err != nil {
+				return err
+			}
 			continue
 		}
+		var rowid int64
 		var prev string
-		if err := old.QueryRowContext(ctx, m.UUID).Scan(&prev); err != nil {
+		if err := old.QueryRowContext(ctx, m.UUID).Scan(&rowid, &prev); err != nil {
 			return fmt.Errorf("read message %s: %w", m.UUID, err)
 		}
-		if m.SessionID >= prev {
+		if m.SessionID > prev {
 			continue
 		}
-		if _, err := move.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("move message %s: %w", m.UUID, err)
+		if _, err := replace.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("replace message %s: %w", m.UUID, err)
+		}
+		if err := idx.replace(ctx, rowid, m.Search); err != nil {
+			return err
 		}
 		touched[prev] = true
 	}
@@ -284,10 +309,10 @@ func quarterOf(session string, ts int64) quarter {
 // whose sums change: the reply's, and the ones it moved away from.
 func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
 	const q = `INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
-			cache_write_5m, cache_write_1h, cache_read, total_tokens, cost)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			cache_write_5m, cache_write_1h, cache_read, total_tokens, cost, agent_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET
-			session_id = excluded.session_id, model = excluded.model, ts = excluded.ts,
+			session_id = excluded.session_id, agent_id = excluded.agent_id, model = excluded.model, ts = excluded.ts,
 			input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
 			cache_write_5m = excluded.cache_write_5m, cache_write_1h = excluded.cache_write_1h,
 			cache_read = excluded.cache_read, total_tokens = excluded.total_tokens, cost = excluded.cost
@@ -321,7 +346,7 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 		}
 		ts := u.Timestamp.UnixMilli()
 		_, err = stmt.ExecContext(ctx, u.Key, nullString(u.MessageID), nullString(u.RequestID), u.SessionID, u.Model,
-			ts, u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total(), cost)
+			ts, u.Input, u.Output, u.CacheWrite5m, u.CacheWrite1h, u.CacheRead, u.Total(), cost, nullString(u.AgentID))
 		if err != nil {
 			return fmt.Errorf("save usage %s: %w", u.Key, err)
 		}
@@ -361,10 +386,20 @@ func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error
 	return nil
 }
 
-// refreshSessions recomputes the derived counts and totals of sessions.
+// refreshSessions recomputes the derived counts, totals and title of sessions.
 func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error {
 	const q = `UPDATE sessions SET
 		messages = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id),
+		compactions = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id AND m.subtype = 'compact_boundary'),
+		tool_calls = (SELECT count(*) FROM tool_calls c WHERE c.session_id = sessions.id),
+		tool_errors = (SELECT count(*) FROM tool_calls c WHERE c.session_id = sessions.id AND c.is_error),
+		subagents = (SELECT count(*) FROM subagents a WHERE a.session_id = sessions.id),
+		title = coalesce(
+			(SELECT s.summary FROM summaries s JOIN messages m ON m.uuid = s.leaf_uuid
+				WHERE m.session_id = sessions.id ORDER BY m.ts IS NULL, m.ts DESC, m.seq DESC, m.uuid LIMIT 1),
+			(SELECT m.text FROM messages m WHERE m.session_id = sessions.id AND m.is_prompt AND m.agent_id IS NULL
+				ORDER BY m.ts IS NULL, m.ts, m.seq, m.uuid LIMIT 1),
+			''),
 		input_tokens = t.input, output_tokens = t.output, cache_write_5m = t.cw5, cache_write_1h = t.cw1,
 		cache_read = t.cr, cost = t.cost
 		FROM (SELECT coalesce(sum(input_tokens), 0) AS input, coalesce(sum(output_tokens), 0) AS output,
@@ -377,9 +412,19 @@ func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error
 		return fmt.Errorf("prepare session totals: %w", err)
 	}
 	defer stmt.Close()
+	long, err := tx.PrepareContext(ctx, `INSERT INTO session_tags (session_id, tag)
+		SELECT id, ?2 FROM sessions WHERE id = ?1 AND (messages >= ?3 OR last_at - first_at >= ?4)
+		ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return fmt.Errorf("prepare session tags: %w", err)
+	}
+	defer long.Close()
 	for id := range ids {
 		if _, err := stmt.ExecContext(ctx, id, id); err != nil {
 			return fmt.Errorf("update totals of session %s: %w", id, err)
+		}
+		if _, err := long.ExecContext(ctx, id, store.TagLong, store.LongMessages, store.LongDuration.Milliseconds()); err != nil {
+			return fmt.Errorf("tag session %s: %w", id, err)
 		}
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/claude-insights/insights/migrations"
@@ -78,16 +79,25 @@ func rawExec(t *testing.T, path string, stmts ...string) {
 // TestOpenRepairsCutOffMigrations: a process killed while migrating leaves
 // a database the next Open repairs and completes.
 func TestOpenRepairsCutOffMigrations(t *testing.T) {
-	down, err := fs.ReadFile(migrations.SQLite, "sqlite/0002_incremental.down.sql")
+	// Undo every migration from the newest down to version 2.
+	latest, err := migrations.Latest(migrations.SQLite, "sqlite")
 	if err != nil {
 		t.Fatal(err)
+	}
+	var down []string
+	for v := latest; v >= 2; v-- {
+		b, err := fs.ReadFile(migrations.SQLite, "sqlite/"+migrations.Name(migrations.SQLite, "sqlite", v)+".down.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		down = append(down, string(b))
 	}
 	for _, tc := range []struct {
 		name  string
 		setup []string // applied to a fully migrated database
 	}{
-		{"version 2 marked dirty before it ran", []string{string(down), `UPDATE schema_migrations SET version = 2, dirty = 1`}},
-		{"version 1 applied, still marked dirty", []string{string(down), `UPDATE schema_migrations SET version = 1, dirty = 1`}},
+		{"version 2 marked dirty before it ran", append(slices.Clip(down), `UPDATE schema_migrations SET version = 2, dirty = 1`)},
+		{"version 1 applied, still marked dirty", append(slices.Clip(down), `UPDATE schema_migrations SET version = 1, dirty = 1`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -1,0 +1,280 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// queryAll runs a query and scans each of its rows with scan.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(*sql.Rows) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// rawJSON is a JSON column as read: nil for NULL.
+func rawJSON(b []byte) json.RawMessage {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
+}
+
+// Messages returns the messages of a session: the main thread's, then each
+// subagent's, each in file order.
+func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, error) {
+	const q = `SELECT uuid, session_id, seq, coalesce(parent_uuid, ''), type, role, ts, text, coalesce(model, ''),
+			coalesce(agent_id, ''), coalesce(message_id, ''), subtype, coalesce(logical_parent_uuid, ''), content,
+			is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
+		FROM messages WHERE session_id = $1
+		ORDER BY agent_id NULLS FIRST, seq, uuid`
+	ms, err := queryAll(ctx, db.db, scanMessage, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("messages of session %s: %w", sessionID, err)
+	}
+	return ms, nil
+}
+
+func scanMessage(rows *sql.Rows) (store.Message, error) {
+	var m store.Message
+	var ts sql.NullTime
+	var content []byte
+	err := rows.Scan(&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
+		&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content,
+		&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError)
+	m.Timestamp, m.Content = fromNull(ts), rawJSON(content)
+	return m, err
+}
+
+// ToolCalls returns the tool calls of a session in the order they were made.
+func (db *DB) ToolCalls(ctx context.Context, sessionID string) ([]store.ToolCall, error) {
+	const q = `SELECT id, session_id, coalesce(message_uuid, ''), coalesce(message_id, ''), coalesce(agent_id, ''),
+			coalesce(seq, 0), name, input, started_at, coalesce(result_uuid, ''), result, result_json, is_error,
+			interrupted, finished_at
+		FROM tool_calls WHERE session_id = $1
+		ORDER BY started_at NULLS LAST, seq NULLS FIRST, id`
+	cs, err := queryAll(ctx, db.db, scanToolCall, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("tool calls of session %s: %w", sessionID, err)
+	}
+	return cs, nil
+}
+
+func scanToolCall(rows *sql.Rows) (store.ToolCall, error) {
+	var c store.ToolCall
+	var r store.ToolResult
+	var input, structured []byte
+	var started, finished sql.NullTime
+	var text sql.NullString
+	err := rows.Scan(&c.ID, &c.SessionID, &c.MessageUUID, &c.MessageID, &c.AgentID, &c.Seq, &c.Name, &input, &started,
+		&r.MessageUUID, &text, &structured, &r.IsError, &r.Interrupted, &finished)
+	c.Input, c.At = rawJSON(input), fromNull(started)
+	if text.Valid {
+		r.ToolUseID, r.SessionID, r.Text = c.ID, c.SessionID, text.String
+		r.Structured, r.At = rawJSON(structured), fromNull(finished)
+		c.Result = &r
+	}
+	return c, err
+}
+
+// FileChanges returns the file changes of a session, oldest first.
+func (db *DB) FileChanges(ctx context.Context, sessionID string) ([]store.FileChange, error) {
+	const q = `SELECT tool_use_id, session_id, path, operation, lines_added, lines_removed, ts
+		FROM file_changes WHERE session_id = $1
+		ORDER BY ts NULLS LAST, tool_use_id, path`
+	fcs, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.FileChange, error) {
+		var f store.FileChange
+		var ts sql.NullTime
+		err := rows.Scan(&f.ToolUseID, &f.SessionID, &f.Path, &f.Operation, &f.Added, &f.Removed, &ts)
+		f.At = fromNull(ts)
+		return f, err
+	}, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("file changes of session %s: %w", sessionID, err)
+	}
+	return fcs, nil
+}
+
+// Subagents returns the subagents of a session, by start time, with what
+// their starting call, messages and usage tell of them.
+func (db *DB) Subagents(ctx context.Context, sessionID string) ([]store.SubagentInfo, error) {
+	const q = `SELECT a.session_id, a.agent_id, coalesce(a.tool_use_id, ''), coalesce(a.path, ''),
+			coalesce(c.input->>'subagent_type', ''), coalesce(c.input->>'description', ''),
+			m.n, m.first_at, m.last_at, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
+			u.cache_read, u.cost
+		FROM subagents a
+		LEFT JOIN tool_calls c ON c.id = a.tool_use_id
+		CROSS JOIN LATERAL (
+			SELECT count(*) AS n, min(ts) AS first_at, max(ts) AS last_at
+			FROM messages WHERE session_id = a.session_id AND agent_id = a.agent_id) m
+		CROSS JOIN LATERAL (
+			SELECT coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
+				coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
+				coalesce(sum(cache_write_5m), 0)::bigint AS cache_write_5m,
+				coalesce(sum(cache_write_1h), 0)::bigint AS cache_write_1h,
+				coalesce(sum(cache_read), 0)::bigint AS cache_read, coalesce(sum(cost), 0) AS cost
+			FROM usage WHERE session_id = a.session_id AND agent_id = a.agent_id) u
+		WHERE a.session_id = $1
+		ORDER BY coalesce(m.first_at, c.started_at) NULLS LAST, a.agent_id`
+	sas, err := queryAll(ctx, db.db, scanSubagent, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("subagents of session %s: %w", sessionID, err)
+	}
+	return sas, nil
+}
+
+func scanSubagent(rows *sql.Rows) (store.SubagentInfo, error) {
+	var a store.SubagentInfo
+	var first, last sql.NullTime
+	err := rows.Scan(&a.SessionID, &a.AgentID, &a.ToolUseID, &a.Path, &a.Type, &a.Description, &a.Messages,
+		&first, &last, &a.Input, &a.Output, &a.CacheWrite5m, &a.CacheWrite1h, &a.CacheRead, &a.Cost)
+	a.FirstAt, a.LastAt, a.Cost = fromNull(first), fromNull(last), store.RoundCost(a.Cost)
+	return a, err
+}
+
+// Commits returns the commits a session made, oldest first.
+func (db *DB) Commits(ctx context.Context, sessionID string) ([]store.Commit, error) {
+	const q = `SELECT tool_use_id, session_id, hash, branch, subject, ts FROM commits
+		WHERE session_id = $1 ORDER BY ts NULLS LAST, tool_use_id, hash`
+	cs, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.Commit, error) {
+		var c store.Commit
+		var ts sql.NullTime
+		err := rows.Scan(&c.ToolUseID, &c.SessionID, &c.Hash, &c.Branch, &c.Subject, &ts)
+		c.At = fromNull(ts)
+		return c, err
+	}, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("commits of session %s: %w", sessionID, err)
+	}
+	return cs, nil
+}
+
+// Tags returns the tags of a session in byte order.
+func (db *DB) Tags(ctx context.Context, sessionID string) ([]string, error) {
+	ts, err := queryAll(ctx, db.db, func(rows *sql.Rows) (string, error) {
+		var t string
+		return t, rows.Scan(&t)
+	}, `SELECT tag FROM session_tags WHERE session_id = $1 ORDER BY tag`, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("tags of session %s: %w", sessionID, err)
+	}
+	return ts, nil
+}
+
+// Plans returns every plan, newest first, each with the sessions sharing its
+// slug by start time (nil when none).
+func (db *DB) Plans(ctx context.Context) ([]store.PlanInfo, error) {
+	const q = `SELECT p.slug, p.path, p.content, p.mod_time,
+			(SELECT array_agg(s.id ORDER BY s.first_at NULLS LAST, s.id) FROM sessions s WHERE s.slug = p.slug)
+		FROM plans p ORDER BY p.mod_time DESC NULLS LAST, p.slug`
+	ps, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.PlanInfo, error) {
+		var p store.PlanInfo
+		var mod sql.NullTime
+		err := rows.Scan(&p.Slug, &p.Path, &p.Markdown, &mod, pq.Array(&p.Sessions))
+		p.ModTime = fromNull(mod)
+		if len(p.Sessions) == 0 {
+			p.Sessions = nil
+		}
+		return p, err
+	}, q)
+	if err != nil {
+		return nil, fmt.Errorf("plans: %w", err)
+	}
+	return ps, nil
+}
+
+// Todos returns the todo lists of a session by agent id, each item in its
+// place.
+func (db *DB) Todos(ctx context.Context, sessionID string) ([]store.TodoList, error) {
+	type item struct {
+		agent string
+		store.Todo
+	}
+	const q = `SELECT agent_id, content, status, active_form FROM todos
+		WHERE session_id = $1 ORDER BY agent_id, position`
+	items, err := queryAll(ctx, db.db, func(rows *sql.Rows) (item, error) {
+		var it item
+		return it, rows.Scan(&it.agent, &it.Content, &it.Status, &it.ActiveForm)
+	}, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("todos of session %s: %w", sessionID, err)
+	}
+	var ls []store.TodoList
+	for _, it := range items {
+		if len(ls) == 0 || ls[len(ls)-1].AgentID != it.agent {
+			ls = append(ls, store.TodoList{SessionID: sessionID, AgentID: it.agent})
+		}
+		ls[len(ls)-1].Items = append(ls[len(ls)-1].Items, it.Todo)
+	}
+	return ls, nil
+}
+
+// Prompts returns prompts of the history, newest first.
+func (db *DB) Prompts(ctx context.Context, q store.PromptQuery) ([]store.Prompt, error) {
+	var a args
+	var where []string
+	if q.SessionID != "" {
+		where = append(where, "session_id = "+a.add(q.SessionID))
+	}
+	if q.Project != "" {
+		where = append(where, `(project = `+a.add(q.Project)+` OR project LIKE `+a.add("%/"+escapeLike(q.Project))+` ESCAPE '\')`)
+	}
+	w := ""
+	if len(where) > 0 {
+		w = " WHERE " + strings.Join(where, " AND ")
+	}
+	limit, offset := store.PromptPage(q)
+	query := `SELECT key, ts, project, coalesce(session_id, ''), display, pasted FROM prompt_history` + w + `
+		ORDER BY ts DESC NULLS LAST, key LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)
+	ps, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.Prompt, error) {
+		var p store.Prompt
+		var ts sql.NullTime
+		var pasted []byte
+		err := rows.Scan(&p.Key, &ts, &p.Project, &p.SessionID, &p.Text, &pasted)
+		p.At, p.Pasted = fromNull(ts), rawJSON(pasted)
+		return p, err
+	}, query, a...)
+	if err != nil {
+		return nil, fmt.Errorf("prompt history: %w", err)
+	}
+	return ps, nil
+}
+
+// Replies returns the billed replies of a session, oldest first.
+func (db *DB) Replies(ctx context.Context, sessionID string) ([]store.Usage, error) {
+	const q = `SELECT key, coalesce(message_id, ''), coalesce(request_id, ''), session_id, coalesce(agent_id, ''),
+			model, ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost
+		FROM usage WHERE session_id = $1 ORDER BY ts, key`
+	us, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.Usage, error) {
+		var u store.Usage
+		var ts time.Time
+		var cost sql.NullFloat64
+		err := rows.Scan(&u.Key, &u.MessageID, &u.RequestID, &u.SessionID, &u.AgentID, &u.Model, &ts,
+			&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost)
+		u.Timestamp, u.Cost, u.Priced = ts.UTC(), cost.Float64, cost.Valid
+		return u, err
+	}, q, sessionID)
+	if err != nil {
+		return nil, fmt.Errorf("replies of session %s: %w", sessionID, err)
+	}
+	return us, nil
+}

@@ -1,0 +1,123 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// maxLexeme is the length from which PostgreSQL leaves a word out of a
+// tsvector (and refuses it in a tsquery).
+const maxLexeme = 2047
+
+// Search returns the messages matching a full-text query, best first.
+func (db *DB) Search(ctx context.Context, sq store.SearchQuery) (store.SearchResult, error) {
+	var res store.SearchResult
+	terms, err := store.ParseSearch(sq.Text)
+	if err != nil {
+		return res, err
+	}
+	tsq, ok := tsQuery(terms)
+	if !ok {
+		return res, nil // a word too long to be indexed matches nothing
+	}
+	var a args
+	where := searchWhere(&a, tsq, sq)
+	filters := slices.Clone(a)
+	limit, offset := store.SearchPage(sq)
+	q := `SELECT m.uuid, m.session_id, m.seq, m.role, m.type, m.ts, coalesce(s.project, ''), coalesce(s.title, ''),
+			coalesce(m.search_text, '')
+		FROM messages m LEFT JOIN sessions s ON s.id = m.session_id` + where + `
+		ORDER BY ts_rank(m.search, $1::tsquery) DESC, m.ts NULLS FIRST, m.uuid
+		LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)
+	res.Hits, err = queryAll(ctx, db.db, func(rows *sql.Rows) (store.SearchHit, error) {
+		return scanHit(rows, terms)
+	}, q, a...)
+	if err != nil {
+		return res, fmt.Errorf("search %q: %w", sq.Text, err)
+	}
+	count := `SELECT count(*) FROM messages m LEFT JOIN sessions s ON s.id = m.session_id` + where
+	if err := db.db.QueryRowContext(ctx, count, filters...).Scan(&res.Total); err != nil {
+		return res, fmt.Errorf("count hits of %q: %w", sq.Text, err)
+	}
+	return res, nil
+}
+
+func scanHit(rows *sql.Rows, terms []store.Term) (store.SearchHit, error) {
+	var h store.SearchHit
+	var ts sql.NullTime
+	var text string
+	err := rows.Scan(&h.UUID, &h.SessionID, &h.Seq, &h.Role, &h.Type, &ts, &h.Project, &h.Title, &text)
+	h.Timestamp, h.Snippet = fromNull(ts), store.Snippet(text, terms)
+	return h, err
+}
+
+// searchWhere is the WHERE clause of a search; the tsquery is always $1.
+func searchWhere(a *args, tsq string, sq store.SearchQuery) string {
+	where := []string{"m.search @@ " + a.add(tsq) + "::tsquery"}
+	if sq.Project != "" {
+		where = append(where, `(s.project = `+a.add(sq.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(sq.Project))+` ESCAPE '\')`)
+	}
+	if sq.SessionID != "" {
+		where = append(where, "m.session_id = "+a.add(sq.SessionID))
+	}
+	if sq.Role != "" {
+		where = append(where, "m.role = "+a.add(sq.Role))
+	}
+	if sq.Tool != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM tool_calls c WHERE c.name = `+a.add(sq.Tool)+`
+			AND (c.message_uuid = m.uuid OR c.result_uuid = m.uuid))`)
+	}
+	if !sq.Since.IsZero() {
+		where = append(where, "m.ts >= "+a.add(ms(sq.Since))+"::timestamptz")
+	}
+	if !sq.Until.IsZero() {
+		where = append(where, "m.ts < "+a.add(ms(sq.Until))+"::timestamptz")
+	}
+	return " WHERE " + strings.Join(where, " AND ")
+}
+
+// tsQuery writes parsed terms as a tsquery, every lexeme quoted and taken as
+// is: the words are already what the index holds. ok is false when a positive
+// term holds a word too long to be indexed, so that nothing can match; a
+// negated one is dropped, as nothing can hold it.
+func tsQuery(terms []store.Term) (q string, ok bool) {
+	var parts []string
+	for _, t := range terms {
+		if tooLong(t) {
+			if !t.Negate {
+				return "", false
+			}
+			continue
+		}
+		lexemes := make([]string, len(t.Words))
+		for i, w := range t.Words {
+			lexemes[i] = "'" + strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(w) + "'"
+		}
+		if t.Prefix {
+			lexemes[len(lexemes)-1] += ":*"
+		}
+		part := lexemes[0]
+		if len(lexemes) > 1 {
+			part = "(" + strings.Join(lexemes, " <-> ") + ")"
+		}
+		if t.Negate {
+			part = "!" + part
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " & "), true
+}
+
+func tooLong(t store.Term) bool {
+	for _, w := range t.Words {
+		if len(w) >= maxLexeme {
+			return true
+		}
+	}
+	return false
+}
