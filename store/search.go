@@ -154,12 +154,6 @@ func SearchWords(text string) []string {
 // MaxSearchBytes caps the text of one message that is indexed.
 const MaxSearchBytes = 256 << 10
 
-// SearchDocument is the text indexed for a message: its words, lower case,
-// separated by spaces, at most MaxSearchBytes long.
-func SearchDocument(text string) string {
-	return strings.Join(SearchWords(SearchBody(text)), " ")
-}
-
 // snippetWords is the length of a snippet around its first match.
 const snippetWords = 24
 

@@ -9,13 +9,13 @@ ALTER TABLE messages
     -- The message's content: a string or a list of blocks.
     ADD COLUMN content jsonb,
     -- Full-text search: the indexed text (text, tool inputs and results) and
-    -- its words (store.SearchDocument) as a tsvector of the simple
+    -- its words (store.SearchWords) as a tsvector of the simple
     -- configuration, so that words split as in SQLite's FTS5.
     ADD COLUMN search_text text,
     ADD COLUMN search tsvector;
 CREATE INDEX messages_message_id ON messages(message_id);
 -- Messages whose file is gone are not read again: index their text, split
--- into words near enough to store.SearchDocument and cut to 65536 characters
+-- into words near enough to store.SearchWords and cut to 65536 characters
 -- (at most store.MaxSearchBytes bytes), which also keeps the tsvector of a
 -- huge text under PostgreSQL's limit of 1 MB.
 UPDATE messages SET search_text = nullif(left(text, 65536), ''),

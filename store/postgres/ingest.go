@@ -251,7 +251,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 			SELECT uuid, session_id, seq, nullif(parent_uuid, ''), type, role, nullif(ts, '')::timestamptz, text,
 				nullif(model, ''), nullif(agent_id, ''), nullif(message_id, ''), subtype, nullif(logical_parent_uuid, ''),
 				nullif(content, '')::jsonb, nullif(search_text, ''),
-				CASE WHEN search_doc <> '' THEN to_tsvector('simple'::regconfig, search_doc) END,
+				CASE WHEN search_doc <> '' THEN search_doc::tsvector END,
 				is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
 			FROM input
 			ON CONFLICT (uuid) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq,
@@ -297,7 +297,7 @@ func (c *messageColumns) set(i int, m store.Message) {
 	c.uuid[i], c.session[i], c.seq[i], c.parent[i], c.typ[i], c.role[i] = m.UUID, m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
 	c.ts[i], c.text[i], c.model[i], c.agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
 	c.messageID[i], c.subtype[i], c.logicalParent[i], c.content[i] = m.MessageID, m.Subtype, m.LogicalParentUUID, string(m.Content)
-	c.searchText[i], c.searchDoc[i] = store.SearchBody(m.Search), store.SearchDocument(m.Search)
+	c.searchText[i], c.searchDoc[i] = store.SearchBody(m.Search), tsVector(m.Search)
 	c.prompt[i], c.sidechain[i], c.meta[i], c.compact[i], c.apiError[i] = m.IsPrompt, m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/claude-insights/insights/store"
@@ -120,4 +121,50 @@ func tooLong(t store.Term) bool {
 		}
 	}
 	return false
+}
+
+// PostgreSQL's limits on a tsvector: positions above maxPosition count as
+// maxPosition, and a word keeps at most maxPositions of them.
+const (
+	maxPosition  = 16383
+	maxPositions = 256
+)
+
+// tsVector writes the words of a message's search text as a tsvector
+// literal: the words of store.SearchWords with their positions, as SQLite's
+// FTS5 indexes them (to_tsvector would split words and drop characters by
+// rules of its own). A word too long for PostgreSQL is left out but keeps
+// its position, so that no phrase matches across it.
+func tsVector(text string) string {
+	words := store.SearchWords(store.SearchBody(text))
+	positions := map[string][]int{}
+	var order []string
+	for i, w := range words {
+		if len(w) >= maxLexeme {
+			continue
+		}
+		p := min(i+1, maxPosition)
+		ps, seen := positions[w]
+		if !seen {
+			order = append(order, w)
+		}
+		if len(ps) < maxPositions && (len(ps) == 0 || ps[len(ps)-1] != p) {
+			positions[w] = append(ps, p)
+		}
+	}
+	var b strings.Builder
+	for _, w := range order {
+		// Words are letters and digits only: nothing to quote.
+		b.WriteByte('\'')
+		b.WriteString(w)
+		b.WriteString("':")
+		for j, p := range positions[w] {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.Itoa(p))
+		}
+		b.WriteByte(' ')
+	}
+	return b.String()
 }

@@ -375,6 +375,20 @@ func testSearch(t *testing.T, db store.Driver) {
 			t.Errorf("search %q = %v (total %d), want %v", tc.q, got, res.Total, want)
 		}
 	}
+	// Words are runs of letters and digits, on every driver alike.
+	odd := "The value of x² grows; naïve café-au-lait, ÉCOLE 2e"
+	apply(t, db, &store.Batch{Messages: []store.Message{{UUID: "w1", SessionID: "words", Seq: 1, Type: "user", Role: "user",
+		Timestamp: at(11, 0), Text: odd, Search: odd}}})
+	for _, q := range []string{"x²", "naïve", `"naïve café au lait"`, "école", "2e", "caf*"} {
+		if res := search(t, db, store.SearchQuery{Text: q, SessionID: "words"}); res.Total != 1 {
+			t.Errorf("search %q found %d, want 1", q, res.Total)
+		}
+	}
+	for _, q := range []string{"x", "naive", "cafe", "au-lait-x"} {
+		if res := search(t, db, store.SearchQuery{Text: q, SessionID: "words"}); res.Total != 0 {
+			t.Errorf("search %q found %d, want 0", q, res.Total)
+		}
+	}
 	// Ranking: the message saying "config" four times comes first.
 	if res := search(t, db, store.SearchQuery{Text: "config"}); len(res.Hits) == 0 || res.Hits[0].UUID != "o2" {
 		t.Errorf("search config ranks %s first, want o2", hitIDs(res))
