@@ -71,6 +71,7 @@ func New(version string) *cli.App {
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
 			usageCommand(),
+			searchCommand(),
 			statusCommand(),
 			serviceCommand(),
 			{

@@ -177,3 +177,43 @@ func TestTestdataSpentBy(t *testing.T) {
 		}
 	})
 }
+
+func TestTestdataSearch(t *testing.T) {
+	eachDriver(t, func(t *testing.T, db string) {
+		importTestdata(t, db)
+		out, err := run(t, "--db", db, "search", "--role", "assistant", "regression", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`2 hits for "regression test"`, "The [regression] [test] is in place.", "#50 (assistant)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("search output lacks %q:\n%s", want, out)
+			}
+		}
+		js, err := run(t, "--db", db, "search", "--json", "--limit", "1", "--since", "2026-02-11", "config", "-loader")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res struct {
+			Hits []struct {
+				SessionID string `json:"sessionId"`
+				Snippet   []struct {
+					Text  string `json:"text"`
+					Match bool   `json:"match"`
+				} `json:"snippet"`
+			} `json:"hits"`
+			Total int64 `json:"total"`
+		}
+		if err := json.Unmarshal([]byte(js), &res); err != nil {
+			t.Fatalf("%v:\n%s", err, js)
+		}
+		if len(res.Hits) != 1 || res.Total < 2 {
+			t.Errorf("search --json: %d hits of %d; want 1 of several:\n%s", len(res.Hits), res.Total, js)
+		}
+		for _, bad := range [][]string{{"search", `"unclosed`}, {"search"}, {"search", "x", "--role", "user"}, {"search", "--limit", "0", "x"}} {
+			if out, err := run(t, append([]string{"--db", db}, bad...)...); err == nil {
+				t.Errorf("%v succeeded:\n%s", bad, out)
+			}
+		}
+	})
+}

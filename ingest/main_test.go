@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,9 @@ func TestNULEscapesImport(t *testing.T) {
 	path := filepath.Join(dir, "projects", "p", "nul.jsonl")
 	writeFile(t, path, `{"type":"user","uuid":"u-nul","sessionId":"s-nul","timestamp":"2026-02-10T10:00:00.000Z",`+
 		`"cwd":"/src/a\u0000b","message":{"role":"user","content":"binary \u0000\u0000 output"}}`+"\n"+
-		assistantLine(1, 7, "2026-02-10T10:00:01.000Z"))
+		assistantLine(1, 7, "2026-02-10T10:00:01.000Z")+
+		`{"type":"assistant","uuid":"a-nul","sessionId":"s-nul","timestamp":"2026-02-10T10:00:02.000Z","message":{"role":"assistant",`+
+		`"content":[{"type":"tool_use","id":"t-nul","name":"Bash","input":{"command":"printf '\u0000'","odd":"\ud800 half"}}]}}`+"\n")
 	for _, d := range drivers {
 		t.Run(d.name, func(t *testing.T) {
 			db := d.open(t)
@@ -56,15 +59,31 @@ func TestNULEscapesImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Broken != 0 || st.Lines != 2 {
-				t.Errorf("import: %d lines, %d broken; want 2, 0", st.Lines, st.Broken)
+			if st.Broken != 0 || st.Lines != 3 {
+				t.Errorf("import: %d lines, %d broken; want 3, 0", st.Lines, st.Broken)
 			}
 			s, err := db.Session(context.Background(), "s-nul")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Project != "/src/a\uFFFDb" || s.Messages != 1 {
-				t.Errorf("session = %q with %d messages; want /src/a\uFFFDb with 1", s.Project, s.Messages)
+			if s.Project != "/src/a\uFFFDb" || s.Messages != 2 {
+				t.Errorf("session = %q with %d messages; want /src/a\uFFFDb with 2", s.Project, s.Messages)
+			}
+			ms, err := db.Messages(context.Background(), "s-nul")
+			if err != nil || len(ms) != 2 {
+				t.Fatalf("messages = %+v, %v", ms, err)
+			}
+			var content string
+			if err := json.Unmarshal(ms[0].Content, &content); err != nil || content != "binary \uFFFD\uFFFD output" {
+				t.Errorf("content = %s (%v)", ms[0].Content, err)
+			}
+			cs, err := db.ToolCalls(context.Background(), "s-nul")
+			if err != nil || len(cs) != 1 {
+				t.Fatalf("tool calls = %+v, %v", cs, err)
+			}
+			var in struct{ Command, Odd string }
+			if err := json.Unmarshal(cs[0].Input, &in); err != nil || in.Command != "printf '\uFFFD'" || in.Odd != "\uFFFD half" {
+				t.Errorf("input = %s (%v)", cs[0].Input, err)
 			}
 		})
 	}

@@ -36,29 +36,29 @@ type SearchQuery struct {
 
 // SearchResult is one page of hits and how many there are in all.
 type SearchResult struct {
-	Hits  []SearchHit
-	Total int64
+	Hits  []SearchHit `json:"hits"`
+	Total int64       `json:"total"`
 }
 
 // SearchHit is a message matching a query.
 type SearchHit struct {
-	UUID      string
-	SessionID string
-	Seq       int64
-	Role      string
-	Type      string
-	Timestamp time.Time
-	Project   string
-	Title     string // the session's title
+	UUID      string    `json:"uuid"`
+	SessionID string    `json:"sessionId"`
+	Seq       int64     `json:"seq"`
+	Role      string    `json:"role"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Project   string    `json:"project"`
+	Title     string    `json:"title"` // the session's title
 	// Snippet is the best passage of the message's text, with the matched
 	// words marked.
-	Snippet []Fragment
+	Snippet []Fragment `json:"snippet"`
 }
 
 // Fragment is a piece of a snippet; Match marks a matched word.
 type Fragment struct {
-	Text  string
-	Match bool
+	Text  string `json:"text"`
+	Match bool   `json:"match,omitempty"`
 }
 
 // QueryError is a query that cannot be understood; its message is meant
