@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -147,8 +149,30 @@ func isWordRune(r rune) bool {
 }
 
 // SearchWords splits text into lower-case words: runs of letters and digits.
-func SearchWords(text string) []string {
-	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool { return !isWordRune(r) })
+func SearchWords(text string) []string { return slices.Collect(Words(text)) }
+
+// Words yields the words of text as SearchWords splits them.
+func Words(text string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		start := -1
+		for i, r := range text {
+			if isWordRune(r) {
+				if start < 0 {
+					start = i
+				}
+				continue
+			}
+			if start >= 0 {
+				if !yield(strings.ToLower(text[start:i])) {
+					return
+				}
+				start = -1
+			}
+		}
+		if start >= 0 {
+			yield(strings.ToLower(text[start:]))
+		}
+	}
 }
 
 // MaxSearchBytes caps the text of one message that is indexed.

@@ -8,9 +8,10 @@ ALTER TABLE messages
     ADD COLUMN is_prompt boolean NOT NULL DEFAULT false,
     -- The message's content: a string or a list of blocks.
     ADD COLUMN content jsonb,
-    -- Full-text search: the indexed text (text, tool inputs and results) and
-    -- its words (store.SearchWords) as a tsvector of the simple
-    -- configuration, so that words split as in SQLite's FTS5.
+    -- Full-text search: the indexed text (text, tool inputs and results;
+    -- NULL when it is the message's text) and its words (store.SearchWords,
+    -- with their positions) as a tsvector, so that words split as in
+    -- SQLite's FTS5.
     ADD COLUMN search_text text,
     ADD COLUMN search tsvector;
 CREATE INDEX messages_message_id ON messages(message_id);
@@ -18,8 +19,7 @@ CREATE INDEX messages_message_id ON messages(message_id);
 -- into words near enough to store.SearchWords and cut to 65536 characters
 -- (at most store.MaxSearchBytes bytes), which also keeps the tsvector of a
 -- huge text under PostgreSQL's limit of 1 MB.
-UPDATE messages SET search_text = nullif(left(text, 65536), ''),
-    search = CASE WHEN text <> '' THEN
+UPDATE messages SET search = CASE WHEN text <> '' THEN
         to_tsvector('simple', regexp_replace(left(text, 65536), '[^[:alnum:]]+', ' ', 'g')) END;
 CREATE INDEX messages_search ON messages USING gin (search);
 

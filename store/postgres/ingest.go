@@ -297,7 +297,10 @@ func (c *messageColumns) set(i int, m store.Message) {
 	c.uuid[i], c.session[i], c.seq[i], c.parent[i], c.typ[i], c.role[i] = m.UUID, m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
 	c.ts[i], c.text[i], c.model[i], c.agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
 	c.messageID[i], c.subtype[i], c.logicalParent[i], c.content[i] = m.MessageID, m.Subtype, m.LogicalParentUUID, string(m.Content)
-	c.searchText[i], c.searchDoc[i] = store.SearchBody(m.Search), tsVector(m.Search)
+	c.searchDoc[i] = tsVector(m.Search)
+	if m.Search != m.Text {
+		c.searchText[i] = store.SearchBody(m.Search) // else NULL: the text itself
+	}
 	c.prompt[i], c.sidechain[i], c.meta[i], c.compact[i], c.apiError[i] = m.IsPrompt, m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError
 }
 

@@ -31,7 +31,7 @@ func (db *DB) Search(ctx context.Context, sq store.SearchQuery) (store.SearchRes
 	filters := slices.Clone(a)
 	limit, offset := store.SearchPage(sq)
 	q := `SELECT m.uuid, m.session_id, m.seq, m.role, m.type, m.ts, coalesce(s.project, ''), coalesce(s.title, ''),
-			coalesce(m.search_text, '')
+			coalesce(m.search_text, m.text)
 		FROM messages m LEFT JOIN sessions s ON s.id = m.session_id` + where + `
 		ORDER BY ts_rank(m.search, $1::tsquery) DESC, m.ts NULLS FIRST, m.uuid
 		LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)
@@ -136,14 +136,15 @@ const (
 // rules of its own). A word too long for PostgreSQL is left out but keeps
 // its position, so that no phrase matches across it.
 func tsVector(text string) string {
-	words := store.SearchWords(store.SearchBody(text))
 	positions := map[string][]int{}
 	var order []string
-	for i, w := range words {
+	i := 0
+	for w := range store.Words(store.SearchBody(text)) {
+		i++
 		if len(w) >= maxLexeme {
 			continue
 		}
-		p := min(i+1, maxPosition)
+		p := min(i, maxPosition)
 		ps, seen := positions[w]
 		if !seen {
 			order = append(order, w)
