@@ -17,6 +17,9 @@ import (
 type batch struct {
 	prices   *pricing.Table
 	fallback string // session id for records that carry none: the file's name
+	// removing holds, by call id, the files that Bash calls of the file
+	// being read delete, until their results say whether they did.
+	removing map[string][]string
 	sessions map[string]*store.Session
 	order    []string
 	messages []store.Message
@@ -34,8 +37,8 @@ type batch struct {
 	plans    []store.Plan
 }
 
-func newBatch(prices *pricing.Table, fallbackSession string) *batch {
-	return &batch{prices: prices, fallback: fallbackSession, sessions: map[string]*store.Session{},
+func newBatch(prices *pricing.Table, fallbackSession string, removing map[string][]string) *batch {
+	return &batch{prices: prices, fallback: fallbackSession, removing: removing, sessions: map[string]*store.Session{},
 		agents: map[[2]string]store.Subagent{}, tags: map[store.Tag]bool{}}
 }
 
@@ -67,6 +70,8 @@ func (b *batch) add(r *Record, path string, lineNo int64) {
 				MessageID:         r.MessageID,
 				Subtype:           r.Subtype,
 				LogicalParentUUID: r.LogicalParentUUID,
+				CompactTrigger:    r.CompactTrigger,
+				CompactPreTokens:  r.CompactPreTokens,
 				Content:           r.Content,
 				Search:            searchText(r),
 			})
@@ -98,6 +103,11 @@ func (b *batch) add(r *Record, path string, lineNo int64) {
 // result says were changed, and the subagent a Task/Agent result names.
 func (b *batch) addTools(r *Record, sid string, lineNo int64) {
 	for _, u := range r.ToolUses {
+		if u.Name == "Bash" {
+			if paths := removals(bashCommand(u.Input), r.CWD); len(paths) > 0 {
+				b.removing[u.ID] = paths
+			}
+		}
 		b.uses = append(b.uses, store.ToolUse{ID: u.ID, SessionID: sid, MessageUUID: r.UUID, MessageID: r.MessageID,
 			AgentID: r.AgentID, Seq: lineNo, Name: u.Name, Input: u.Input, At: r.Timestamp})
 	}
@@ -114,6 +124,16 @@ func (b *batch) addTools(r *Record, sid string, lineNo int64) {
 			Structured: structured, IsError: t.IsError, At: r.Timestamp,
 			Interrupted: strings.HasPrefix(t.Text, interruptedPrefix) || (facts != nil && facts.Interrupted)}
 		b.results = append(b.results, res)
+		if paths, ok := b.removing[t.ToolUseID]; ok {
+			delete(b.removing, t.ToolUseID)
+			for _, p := range paths {
+				if t.IsError || res.Interrupted {
+					break
+				}
+				b.changes = append(b.changes, store.FileChange{ToolUseID: t.ToolUseID, SessionID: sid, Path: p,
+					Operation: store.OpDelete, At: r.Timestamp})
+			}
+		}
 		if facts == nil {
 			continue
 		}

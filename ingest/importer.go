@@ -414,7 +414,7 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 		limit = DefaultMaxLineBytes
 	}
 	fallback := strings.TrimSuffix(filepath.Base(fr.state.Path), ".jsonl")
-	fr.b = newBatch(im.Prices, fallback)
+	fr.b = newBatch(im.Prices, fallback, map[string][]string{})
 	pending, pendingBytes := 0, int64(0)
 	for {
 		line, n, complete, err := readLine(r, limit)
@@ -578,7 +578,7 @@ func (fr *fileRead) flush(ctx context.Context, atEnd bool) error {
 	}
 	fr.reset = false
 	delete(fr.im.problems, s.Path)
-	fr.b = newBatch(fr.im.Prices, fr.b.fallback)
+	fr.b = newBatch(fr.im.Prices, fr.b.fallback, fr.b.removing)
 	if fr.im.Progress != nil {
 		fr.im.Progress(fr.im.done, max(fr.im.total, fr.im.done), fr.st)
 	}

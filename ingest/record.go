@@ -58,8 +58,11 @@ type Record struct {
 	Text      string
 	Usage     *Usage
 
-	// LogicalParentUUID links a compaction boundary to the message before it.
+	// LogicalParentUUID links a compaction boundary to the message before it;
+	// CompactTrigger and CompactPreTokens come from its compactMetadata.
 	LogicalParentUUID string
+	CompactTrigger    string
+	CompactPreTokens  int64
 	// ParentToolUseID is the tool call a progress record reports on (for
 	// agent_progress, the Task/Agent call that started the subagent).
 	ParentToolUseID string
@@ -160,7 +163,11 @@ type line struct {
 	LogicalParent    string          `json:"logicalParentUuid"`
 	ParentToolUseID  string          `json:"parentToolUseID"`
 	ToolUseResult    json.RawMessage `json:"toolUseResult"`
-	Data             *progressData   `json:"data"`
+	CompactMetadata  *struct {
+		Trigger   string `json:"trigger"`
+		PreTokens int64  `json:"preTokens"`
+	} `json:"compactMetadata"`
+	Data *progressData `json:"data"`
 }
 
 type apiMessage struct {
@@ -240,7 +247,7 @@ func trimLine(b []byte) []byte {
 func (r *Record) replaceNUL() {
 	for _, f := range []*string{&r.Type, &r.UUID, &r.ParentUUID, &r.SessionID, &r.CWD, &r.GitBranch, &r.Version,
 		&r.Slug, &r.AgentID, &r.Subtype, &r.Role, &r.Model, &r.MessageID, &r.RequestID, &r.Text, &r.Summary, &r.LeafUUID,
-		&r.LogicalParentUUID, &r.ParentToolUseID} {
+		&r.LogicalParentUUID, &r.ParentToolUseID, &r.CompactTrigger} {
 		replaceNULIn(f)
 	}
 	for i := range r.ToolUses {
@@ -322,6 +329,9 @@ func fromLine(l *line) (*Record, error) {
 	case TypeSystem:
 		r.Text = parseContent(l.Content).text
 		r.Content = cleanJSON(l.Content)
+		if cm := l.CompactMetadata; cm != nil {
+			r.CompactTrigger, r.CompactPreTokens = cm.Trigger, cm.PreTokens
+		}
 	case TypeProgress:
 		if l.Data != nil {
 			r.Subtype = l.Data.Type

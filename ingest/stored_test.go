@@ -54,6 +54,9 @@ func describeStored(t *testing.T, db store.Driver, root string, ids []string) st
 			if m.LogicalParentUUID != "" {
 				marks = append(marks, "after="+m.LogicalParentUUID[:8])
 			}
+			if m.CompactTrigger != "" {
+				marks = append(marks, fmt.Sprintf("%s at %d tokens", m.CompactTrigger, m.CompactPreTokens))
+			}
 			if m.IsCompactSummary {
 				marks = append(marks, "compact-summary")
 			}

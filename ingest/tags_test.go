@@ -90,3 +90,27 @@ func TestFileChange(t *testing.T) {
 		t.Error("a plain-string result parsed as an object")
 	}
 }
+
+func TestRemovals(t *testing.T) {
+	for _, tc := range []struct {
+		command, dir string
+		want         []string
+	}{
+		{"rm a.go", "/src", []string{"/src/a.go"}},
+		{"rm -rf build /tmp/x", "/src", []string{"/src/build", "/tmp/x"}},
+		{"rm -- -odd", "/src", []string{"/src/-odd"}},
+		{"git rm -r old/", "/src/app", []string{"/src/app/old"}},
+		{"git rm --cached a.go", "/src", nil},
+		{"rm *.o", "/src", nil},
+		{"rm a && rm b", "/src", nil},
+		{"rm 'with space'", "/src", nil},
+		{"rm $FILE", "/src", nil},
+		{"rmdir x", "/src", nil},
+		{"echo rm x", "/src", nil},
+		{"rm a.go", "", nil},
+	} {
+		if got := removals(tc.command, tc.dir); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("removals(%q) = %q, want %q", tc.command, got, tc.want)
+		}
+	}
+}

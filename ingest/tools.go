@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"encoding/json"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/claude-insights/insights/store"
@@ -86,4 +88,56 @@ func countLines(s string) int64 {
 		n++
 	}
 	return n
+}
+
+// removals returns the files a Bash command deletes when it is one plain
+// rm or git rm (no pipes, chains, redirections, quotes, globs or
+// variables: anything else is not understood and deletes nothing here).
+// Relative paths are taken from dir.
+func removals(command, dir string) []string {
+	if strings.ContainsAny(command, "|;&<>$`*?(){}[]'\"\\\n") {
+		return nil
+	}
+	args := strings.Fields(command)
+	switch {
+	case len(args) > 0 && args[0] == "rm":
+		args = args[1:]
+	case len(args) > 1 && args[0] == "git" && args[1] == "rm":
+		args = args[2:]
+		if slices.Contains(args, "--cached") || slices.Contains(args, "-n") || slices.Contains(args, "--dry-run") {
+			return nil
+		}
+	default:
+		return nil
+	}
+	var paths []string
+	flags := true
+	for _, a := range args {
+		if flags && a == "--" {
+			flags = false
+			continue
+		}
+		if flags && strings.HasPrefix(a, "-") {
+			continue
+		}
+		if !filepath.IsAbs(a) {
+			if dir == "" {
+				return nil
+			}
+			a = filepath.Join(dir, a)
+		}
+		paths = append(paths, filepath.Clean(a))
+	}
+	return paths
+}
+
+// bashCommand reads the command of a Bash call's input.
+func bashCommand(input json.RawMessage) string {
+	var in struct {
+		Command string `json:"command"`
+	}
+	if json.Unmarshal(input, &in) != nil {
+		return ""
+	}
+	return in.Command
 }

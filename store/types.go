@@ -123,6 +123,10 @@ type Message struct {
 	Subtype string
 	// LogicalParentUUID links a compaction boundary to the message before it.
 	LogicalParentUUID string
+	// CompactTrigger ("auto" or "manual") and CompactPreTokens (the tokens
+	// of the conversation it compacted) describe a compaction boundary.
+	CompactTrigger   string
+	CompactPreTokens int64
 	// Content is the message's content as JSON: a string or a list of
 	// blocks; nil when the record has none.
 	Content json.RawMessage

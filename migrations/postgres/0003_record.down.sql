@@ -15,5 +15,6 @@ ALTER TABLE sessions
 DROP INDEX messages_search;
 DROP INDEX messages_message_id;
 ALTER TABLE messages
-    DROP COLUMN search, DROP COLUMN search_text, DROP COLUMN content, DROP COLUMN is_prompt,
+    DROP COLUMN search, DROP COLUMN search_text, DROP COLUMN compact_pre_tokens, DROP COLUMN compact_trigger,
+    DROP COLUMN content, DROP COLUMN is_prompt,
     DROP COLUMN logical_parent_uuid, DROP COLUMN subtype, DROP COLUMN message_id;

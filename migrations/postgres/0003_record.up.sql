@@ -8,6 +8,9 @@ ALTER TABLE messages
     ADD COLUMN is_prompt boolean NOT NULL DEFAULT false,
     -- The message's content: a string or a list of blocks.
     ADD COLUMN content jsonb,
+    -- A compaction boundary's compactMetadata: auto or manual, and the tokens before it.
+    ADD COLUMN compact_trigger text COLLATE "C",
+    ADD COLUMN compact_pre_tokens bigint,
     -- Full-text search: the indexed text (text, tool inputs and results;
     -- NULL when it is the message's text) and its words (store.SearchWords,
     -- with their positions) as a tsvector, so that words split as in

@@ -17,6 +17,8 @@ ALTER TABLE sessions DROP COLUMN tool_calls;
 ALTER TABLE sessions DROP COLUMN title;
 ALTER TABLE sessions DROP COLUMN slug;
 DROP INDEX messages_message_id;
+ALTER TABLE messages DROP COLUMN compact_pre_tokens;
+ALTER TABLE messages DROP COLUMN compact_trigger;
 ALTER TABLE messages DROP COLUMN content;
 ALTER TABLE messages DROP COLUMN is_prompt;
 ALTER TABLE messages DROP COLUMN logical_parent_uuid;

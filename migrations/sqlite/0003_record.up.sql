@@ -7,6 +7,9 @@ ALTER TABLE messages ADD COLUMN logical_parent_uuid TEXT;
 ALTER TABLE messages ADD COLUMN is_prompt INTEGER NOT NULL DEFAULT 0;
 -- The message's content as JSON: a string or a list of blocks.
 ALTER TABLE messages ADD COLUMN content TEXT;
+-- A compaction boundary's compactMetadata: auto or manual, and the tokens before it.
+ALTER TABLE messages ADD COLUMN compact_trigger TEXT;
+ALTER TABLE messages ADD COLUMN compact_pre_tokens INTEGER;
 CREATE INDEX messages_message_id ON messages(message_id);
 
 ALTER TABLE sessions ADD COLUMN slug TEXT NOT NULL DEFAULT '';

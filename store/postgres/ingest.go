@@ -238,21 +238,22 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 	const q = `WITH input AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
-				$16::text[], $17::bool[], $18::bool[], $19::bool[], $20::bool[], $21::bool[])
+				$16::text[], $17::bool[], $18::bool[], $19::bool[], $20::bool[], $21::bool[], $22::text[], $23::bigint[])
 				AS t(uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id, message_id, subtype,
 					logical_parent_uuid, content, search_text, search_doc, is_prompt, is_sidechain, is_meta,
-					is_compact_summary, is_api_error)
+					is_compact_summary, is_api_error, compact_trigger, compact_pre_tokens)
 		), old AS (
 			SELECT m.uuid, m.session_id FROM messages m JOIN input USING (uuid)
 		), up AS (
 			INSERT INTO messages (uuid, session_id, seq, parent_uuid, type, role, ts, text, model, agent_id, message_id,
 				subtype, logical_parent_uuid, content, search_text, search, is_prompt, is_sidechain, is_meta,
-				is_compact_summary, is_api_error)
+				is_compact_summary, is_api_error, compact_trigger, compact_pre_tokens)
 			SELECT uuid, session_id, seq, nullif(parent_uuid, ''), type, role, nullif(ts, '')::timestamptz, text,
 				nullif(model, ''), nullif(agent_id, ''), nullif(message_id, ''), subtype, nullif(logical_parent_uuid, ''),
 				nullif(content, '')::jsonb, nullif(search_text, ''),
 				CASE WHEN search_doc <> '' THEN search_doc::tsvector END,
-				is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
+				is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error, nullif(compact_trigger, ''),
+				nullif(compact_pre_tokens, 0)
 			FROM input
 			ON CONFLICT (uuid) DO UPDATE SET session_id = excluded.session_id, seq = excluded.seq,
 				parent_uuid = excluded.parent_uuid, type = excluded.type, role = excluded.role, ts = excluded.ts,
@@ -261,7 +262,8 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 				logical_parent_uuid = excluded.logical_parent_uuid, content = excluded.content,
 				search_text = excluded.search_text, search = excluded.search, is_prompt = excluded.is_prompt,
 				is_sidechain = excluded.is_sidechain, is_meta = excluded.is_meta,
-				is_compact_summary = excluded.is_compact_summary, is_api_error = excluded.is_api_error
+				is_compact_summary = excluded.is_compact_summary, is_api_error = excluded.is_api_error,
+				compact_trigger = excluded.compact_trigger, compact_pre_tokens = excluded.compact_pre_tokens
 			WHERE excluded.session_id <= messages.session_id
 			RETURNING uuid
 		)
@@ -277,8 +279,8 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 // that insertMessages unnests.
 type messageColumns struct {
 	uuid, session, parent, typ, role, ts, text, model, agent, messageID, subtype, logicalParent,
-	content, searchText, searchDoc []string
-	seq                                        []int64
+	content, searchText, searchDoc, compactTrigger []string
+	seq, compactPreTokens                      []int64
 	prompt, sidechain, meta, compact, apiError []bool
 }
 
@@ -288,7 +290,7 @@ func newMessageColumns(n int) *messageColumns {
 	return &messageColumns{
 		uuid: str(), session: str(), parent: str(), typ: str(), role: str(), ts: str(), text: str(), model: str(),
 		agent: str(), messageID: str(), subtype: str(), logicalParent: str(), content: str(), searchText: str(),
-		searchDoc: str(), seq: make([]int64, n),
+		searchDoc: str(), compactTrigger: str(), seq: make([]int64, n), compactPreTokens: make([]int64, n),
 		prompt: flag(), sidechain: flag(), meta: flag(), compact: flag(), apiError: flag(),
 	}
 }
@@ -297,6 +299,7 @@ func (c *messageColumns) set(i int, m store.Message) {
 	c.uuid[i], c.session[i], c.seq[i], c.parent[i], c.typ[i], c.role[i] = m.UUID, m.SessionID, m.Seq, m.ParentUUID, m.Type, m.Role
 	c.ts[i], c.text[i], c.model[i], c.agent[i] = timeText(m.Timestamp), m.Text, m.Model, m.AgentID
 	c.messageID[i], c.subtype[i], c.logicalParent[i], c.content[i] = m.MessageID, m.Subtype, m.LogicalParentUUID, string(m.Content)
+	c.compactTrigger[i], c.compactPreTokens[i] = m.CompactTrigger, m.CompactPreTokens
 	c.searchDoc[i] = tsVector(m.Search)
 	if m.Search != m.Text {
 		c.searchText[i] = store.SearchBody(m.Search) // else NULL: the text itself
@@ -309,7 +312,8 @@ func (c *messageColumns) args() []any {
 		pq.Array(c.role), pq.Array(c.ts), pq.Array(c.text), pq.Array(c.model), pq.Array(c.agent),
 		pq.Array(c.messageID), pq.Array(c.subtype), pq.Array(c.logicalParent), pq.Array(c.content),
 		pq.Array(c.searchText), pq.Array(c.searchDoc), pq.Array(c.prompt), pq.Array(c.sidechain),
-		pq.Array(c.meta), pq.Array(c.compact), pq.Array(c.apiError)}
+		pq.Array(c.meta), pq.Array(c.compact), pq.Array(c.apiError), pq.Array(c.compactTrigger),
+		pq.Array(c.compactPreTokens)}
 }
 
 // quarter is one row of usage_quarters, less the model.

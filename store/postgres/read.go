@@ -44,6 +44,7 @@ func rawJSON(b []byte) json.RawMessage {
 func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, error) {
 	const q = `SELECT uuid, session_id, seq, coalesce(parent_uuid, ''), type, role, ts, text, coalesce(model, ''),
 			coalesce(agent_id, ''), coalesce(message_id, ''), subtype, coalesce(logical_parent_uuid, ''), content,
+			coalesce(compact_trigger, ''), coalesce(compact_pre_tokens, 0),
 			is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
 		FROM messages WHERE session_id = $1
 		ORDER BY agent_id NULLS FIRST, seq, uuid`
@@ -59,7 +60,7 @@ func scanMessage(rows *sql.Rows) (store.Message, error) {
 	var ts sql.NullTime
 	var content []byte
 	err := rows.Scan(&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
-		&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content,
+		&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content, &m.CompactTrigger, &m.CompactPreTokens,
 		&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError)
 	m.Timestamp, m.Content = fromNull(ts), rawJSON(content)
 	return m, err

@@ -228,9 +228,9 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
 	const cols = `session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
 			is_sidechain, is_meta, is_compact_summary, is_api_error, message_id, subtype,
-			logical_parent_uuid, is_prompt, content, uuid`
+			logical_parent_uuid, is_prompt, content, compact_trigger, compact_pre_tokens, uuid`
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO messages (`+cols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
@@ -241,7 +241,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 	}
 	defer old.Close()
 	replace, err := tx.PrepareContext(ctx, `UPDATE messages SET (`+cols+`) =
-		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?19`)
+		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?21`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
@@ -255,7 +255,8 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 		args := []any{m.SessionID, m.Seq, nullString(m.ParentUUID), m.Type, m.Role,
 			nullTime(m.Timestamp), m.Text, nullString(m.Model), nullString(m.AgentID),
 			m.IsSidechain, m.IsMeta, m.IsCompactSummary, m.IsAPIError, nullString(m.MessageID), m.Subtype,
-			nullString(m.LogicalParentUUID), m.IsPrompt, nullJSON(m.Content), m.UUID}
+			nullString(m.LogicalParentUUID), m.IsPrompt, nullJSON(m.Content), nullString(m.CompactTrigger),
+			nullInt(m.CompactPreTokens), m.UUID}
 		res, err := ins.ExecContext(ctx, args...)
 		if err != nil {
 			return fmt.Errorf("save message %s: %w", m.UUID, err)
@@ -428,6 +429,13 @@ func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error
 		}
 	}
 	return nil
+}
+
+func nullInt(n int64) any {
+	if n == 0 {
+		return nil
+	}
+	return n
 }
 
 func nullString(s string) any {

@@ -16,7 +16,7 @@ import (
 func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, error) {
 	const q = `SELECT uuid, session_id, seq, coalesce(parent_uuid, ''), type, role, ts, text, coalesce(model, ''),
 			coalesce(agent_id, ''), coalesce(message_id, ''), subtype, coalesce(logical_parent_uuid, ''), content,
-			is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
+			coalesce(compact_trigger, ''), coalesce(compact_pre_tokens, 0), is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
 		FROM messages WHERE session_id = ?
 		ORDER BY agent_id IS NOT NULL, agent_id, seq, uuid`
 	rows, err := db.r.QueryContext(ctx, q, sessionID)
@@ -27,7 +27,7 @@ func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, 
 		var ts sql.NullInt64
 		var content sql.NullString
 		err := rows.Scan(&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
-			&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content,
+			&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content, &m.CompactTrigger, &m.CompactPreTokens,
 			&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError)
 		m.Timestamp, m.Content = fromMillis(ts), rawJSON(content)
 		return err

@@ -85,7 +85,8 @@ func testMessageFieldsRoundTrip(t *testing.T, db store.Driver) {
 		Search: "héllo ls"}
 	b := store.Batch{Sessions: []store.Session{session("s1", at(9, 0), at(9, 1))}, Messages: []store.Message{m,
 		{UUID: "m2", SessionID: "s1", Seq: 4, Type: "system", Role: "system", Subtype: "compact_boundary",
-			LogicalParentUUID: "m1", Timestamp: at(9, 1), Text: "Conversation compacted"},
+			LogicalParentUUID: "m1", CompactTrigger: "auto", CompactPreTokens: 155_000, Timestamp: at(9, 1),
+			Text: "Conversation compacted"},
 		{UUID: "m3", SessionID: "s1", Seq: 5, Type: "user", Role: "user", IsPrompt: true, Timestamp: at(9, 1),
 			Text: "go on", Content: json.RawMessage(`"go on"`)},
 		{UUID: "a1", SessionID: "s1", Seq: 1, Type: "user", Role: "user", AgentID: "ag", IsSidechain: true, Timestamp: at(9, 0)},
