@@ -204,3 +204,23 @@ func MCPServer(tool string) (server string, ok bool) {
 	server, _, ok = strings.Cut(rest, "__")
 	return server, ok && server != ""
 }
+
+// AgentTodo is a stored item of a todo list with the agent whose it is, as
+// drivers read them.
+type AgentTodo struct {
+	AgentID string
+	Todo
+}
+
+// GroupTodos gathers a session's items, ordered by agent and position, into
+// one list per agent.
+func GroupTodos(sessionID string, items []AgentTodo) []TodoList {
+	var ls []TodoList
+	for _, it := range items {
+		if len(ls) == 0 || ls[len(ls)-1].AgentID != it.AgentID {
+			ls = append(ls, TodoList{SessionID: sessionID, AgentID: it.AgentID})
+		}
+		ls[len(ls)-1].Items = append(ls[len(ls)-1].Items, it.Todo)
+	}
+	return ls
+}

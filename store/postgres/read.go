@@ -206,27 +206,16 @@ func (db *DB) Plans(ctx context.Context) ([]store.PlanInfo, error) {
 // Todos returns the todo lists of a session by agent id, each item in its
 // place.
 func (db *DB) Todos(ctx context.Context, sessionID string) ([]store.TodoList, error) {
-	type item struct {
-		agent string
-		store.Todo
-	}
 	const q = `SELECT agent_id, content, status, active_form FROM todos
 		WHERE session_id = $1 ORDER BY agent_id, position`
-	items, err := queryAll(ctx, db.db, func(rows *sql.Rows) (item, error) {
-		var it item
-		return it, rows.Scan(&it.agent, &it.Content, &it.Status, &it.ActiveForm)
+	items, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.AgentTodo, error) {
+		var it store.AgentTodo
+		return it, rows.Scan(&it.AgentID, &it.Content, &it.Status, &it.ActiveForm)
 	}, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("todos of session %s: %w", sessionID, err)
 	}
-	var ls []store.TodoList
-	for _, it := range items {
-		if len(ls) == 0 || ls[len(ls)-1].AgentID != it.agent {
-			ls = append(ls, store.TodoList{SessionID: sessionID, AgentID: it.agent})
-		}
-		ls[len(ls)-1].Items = append(ls[len(ls)-1].Items, it.Todo)
-	}
-	return ls, nil
+	return store.GroupTodos(sessionID, items), nil
 }
 
 // Prompts returns prompts of the history, newest first.

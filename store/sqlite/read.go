@@ -174,24 +174,13 @@ func (db *DB) Todos(ctx context.Context, sessionID string) ([]store.TodoList, er
 	if err != nil {
 		return nil, fmt.Errorf("todos of %s: %w", sessionID, err)
 	}
-	type item struct {
-		agent string
-		store.Todo
-	}
-	items, err := collect(rows, func(it *item) error {
-		return rows.Scan(&it.agent, &it.Content, &it.Status, &it.ActiveForm)
+	items, err := collect(rows, func(it *store.AgentTodo) error {
+		return rows.Scan(&it.AgentID, &it.Content, &it.Status, &it.ActiveForm)
 	}, "todos of "+sessionID)
 	if err != nil {
 		return nil, err
 	}
-	var ls []store.TodoList
-	for _, it := range items {
-		if len(ls) == 0 || ls[len(ls)-1].AgentID != it.agent {
-			ls = append(ls, store.TodoList{SessionID: sessionID, AgentID: it.agent})
-		}
-		ls[len(ls)-1].Items = append(ls[len(ls)-1].Items, it.Todo)
-	}
-	return ls, nil
+	return store.GroupTodos(sessionID, items), nil
 }
 
 // Prompts returns prompts of the history, newest first.
