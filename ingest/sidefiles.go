@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,7 +31,9 @@ const (
 // maxSideFile caps the size of a todo list or plan read whole.
 const maxSideFile = 16 << 20
 
-// kindOf tells what a file holds from its path.
+// kindOf tells what a file holds from its name: Claude Code names
+// transcripts <session id>.jsonl or agent-<id>.jsonl, never history.jsonl,
+// and writes no .json or .md files among them.
 func kindOf(path string) fileKind {
 	dir, base := filepath.Base(filepath.Dir(path)), filepath.Base(path)
 	switch {
@@ -40,7 +41,7 @@ func kindOf(path string) fileKind {
 		return kindTodos
 	case dir == "plans" && strings.HasSuffix(base, ".md"):
 		return kindPlan
-	case base == "history.jsonl" && !slices.Contains(strings.Split(filepath.ToSlash(path), "/"), "projects"):
+	case base == "history.jsonl":
 		return kindHistory
 	}
 	return kindTranscript

@@ -17,7 +17,8 @@ func TestSideFilesIncremental(t *testing.T) {
 	eachDriver(t, func(t *testing.T, open func(testing.TB) store.Driver) {
 		ctx := context.Background()
 		db := open(t)
-		dir := t.TempDir()
+		// A Claude directory that is itself under a folder named projects.
+		dir := filepath.Join(t.TempDir(), "projects", "claude")
 		history := filepath.Join(dir, "history.jsonl")
 		todos := filepath.Join(dir, "todos", "s1-agent-s1.json")
 		plan := filepath.Join(dir, "plans", "calm-plan.md")
