@@ -53,11 +53,9 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			defer e.db.Close()
-			loc := time.Local
-			if e.cfg.Timezone != "" {
-				if loc, err = time.LoadLocation(e.cfg.Timezone); err != nil {
-					return fmt.Errorf("time zone %q: %w", e.cfg.Timezone, err)
-				}
+			loc, err := location(e.cfg.Timezone)
+			if err != nil {
+				return err
 			}
 			if s := c.String("since"); s != "" {
 				if q.Since, err = report.ParseDate(s, loc); err != nil {

@@ -67,20 +67,16 @@ func usageAction(p report.Period) cli.ActionFunc {
 }
 
 func usageOptions(c *cli.Context, p report.Period, defaultZone string) (report.Options, error) {
-	opt := report.Options{Period: p, Project: c.String("project"), Location: time.Local,
+	opt := report.Options{Period: p, Project: c.String("project"),
 		SpentBy: p == report.Session && c.Bool("breakdown")}
 	zone := defaultZone
 	if c.IsSet("timezone") {
 		zone = c.String("timezone")
 	}
-	if zone != "" {
-		loc, err := time.LoadLocation(zone)
-		if err != nil {
-			return opt, fmt.Errorf("time zone %q: %w", zone, err)
-		}
-		opt.Location = loc
-	}
 	var err error
+	if opt.Location, err = location(zone); err != nil {
+		return opt, err
+	}
 	if s := c.String("since"); s != "" {
 		if opt.Since, err = report.ParseDate(s, opt.Location); err != nil {
 			return opt, fmt.Errorf("--since: %w", err)
@@ -95,4 +91,16 @@ func usageOptions(c *cli.Context, p report.Period, defaultZone string) (report.O
 		return opt, fmt.Errorf("--until %s is before --since %s", c.String("until"), c.String("since"))
 	}
 	return opt, nil
+}
+
+// location is the time zone named (IANA), or the local one for "".
+func location(zone string) (*time.Location, error) {
+	if zone == "" {
+		return time.Local, nil
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return nil, fmt.Errorf("time zone %q: %w", zone, err)
+	}
+	return loc, nil
 }

@@ -104,7 +104,7 @@ func (b *batch) add(r *Record, path string, lineNo int64) {
 func (b *batch) addTools(r *Record, sid string, lineNo int64) {
 	for _, u := range r.ToolUses {
 		if u.Name == "Bash" {
-			if paths := removals(bashCommand(u.Input), r.CWD); len(paths) > 0 {
+			if paths := removals(u.Command, r.CWD); len(paths) > 0 {
 				b.removing[u.ID] = paths
 			}
 		}
@@ -174,7 +174,7 @@ func searchText(r *Record) string {
 	sb.WriteString(r.Text)
 	for _, u := range r.ToolUses {
 		appendLine(&sb, u.Name)
-		jsonStrings(&sb, u.Input)
+		appendLine(&sb, u.InputText)
 	}
 	for _, t := range r.ToolResults {
 		appendLine(&sb, t.Text)

@@ -16,11 +16,17 @@ const ImagePlaceholder = "[image]"
 // a request.
 const interruptedPrefix = "[Request interrupted by user"
 
-// ToolUseBlock is a tool_use block of an assistant message.
+// ToolUseBlock is a tool_use block of an assistant message, with what the
+// importer reads of its input (decoded once).
 type ToolUseBlock struct {
 	ID    string
 	Name  string
 	Input json.RawMessage
+	// InputText is the input's string values, one per line, for search;
+	// FilePath its file_path (or notebook_path); Command its command.
+	InputText string
+	FilePath  string
+	Command   string
 }
 
 // ToolResultBlock is a tool_result block of a user message.
@@ -77,7 +83,7 @@ func parseContent(raw json.RawMessage) content {
 				appendLine(&sb, ImagePlaceholder)
 			case "tool_use":
 				if b.ID != "" {
-					c.uses = append(c.uses, ToolUseBlock{ID: b.ID, Name: b.Name, Input: cleanJSON(b.Input)})
+					c.uses = append(c.uses, toolUse(b.ID, b.Name, cleanJSON(b.Input)))
 				}
 			case "tool_result":
 				if b.ToolUseID != "" {
@@ -145,21 +151,30 @@ func replaceNULs(v any) any {
 	return v
 }
 
-// jsonStrings appends the string values of a JSON document (not its keys)
-// to sb, one per line: the searchable text of a tool's input.
-func jsonStrings(sb *strings.Builder, raw json.RawMessage) {
-	if len(raw) == 0 {
-		return
+// toolUse reads a tool_use block's input: its string values (not its keys)
+// for search, and the file and command it names.
+func toolUse(id, name string, input json.RawMessage) ToolUseBlock {
+	u := ToolUseBlock{ID: id, Name: name, Input: input}
+	if len(input) == 0 {
+		return u
 	}
 	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return
+	if json.Unmarshal(input, &v) != nil {
+		return u
 	}
+	if top, ok := v.(map[string]any); ok {
+		u.FilePath, _ = top["file_path"].(string)
+		if u.FilePath == "" {
+			u.FilePath, _ = top["notebook_path"].(string)
+		}
+		u.Command, _ = top["command"].(string)
+	}
+	var sb strings.Builder
 	var walk func(any)
 	walk = func(v any) {
 		switch x := v.(type) {
 		case string:
-			appendLine(sb, x)
+			appendLine(&sb, x)
 		case []any:
 			for _, e := range x {
 				walk(e)
@@ -171,4 +186,6 @@ func jsonStrings(sb *strings.Builder, raw json.RawMessage) {
 		}
 	}
 	walk(v)
+	u.InputText = sb.String()
+	return u
 }

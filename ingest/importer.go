@@ -276,26 +276,16 @@ func (im *Importer) importFile(ctx context.Context, path string, prev store.File
 	if kind == kindTodos || kind == kindPlan {
 		return im.importWhole(ctx, path, kind, prev, seen, st)
 	}
-	st.Files++
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil // deleted since it was listed; a later scan marks it gone
-	}
-	if err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
-	}
-	if !fi.Mode().IsRegular() {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
-	}
-	if seen && unchanged(prev, fi) {
-		return nil
+	if _, changed, err := im.changed(ctx, path, prev, seen, st); err != nil || !changed {
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	defer f.Close()
-	if fi, err = f.Stat(); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	state, reset := resume(f, path, prev, seen, fi)
@@ -312,6 +302,24 @@ func (im *Importer) importFile(ctx context.Context, path string, prev store.File
 	}
 	fr := &fileRead{im: im, f: f, state: state, size: fi.Size(), reset: reset, st: st, kind: kind}
 	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
+}
+
+// changed counts a file looked at and tells whether it has something new to
+// read: not when it was deleted since it was listed (a later scan marks it
+// gone) or is exactly as last read. A file that cannot be stat'ed or is not
+// regular is recorded as skipped.
+func (im *Importer) changed(ctx context.Context, path string, prev store.FileState, seen bool, st *Stats) (fs.FileInfo, bool, error) {
+	st.Files++
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+	case !fi.Mode().IsRegular():
+		return nil, false, im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
+	}
+	return fi, !seen || !unchanged(prev, fi), nil
 }
 
 // unchanged reports whether a file is exactly as it was when last read.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,19 +107,9 @@ func parsePrompt(b []byte) (store.Prompt, error) {
 // todo list or a plan. A file that cannot be read or understood is recorded
 // as skipped.
 func (im *Importer) importWhole(ctx context.Context, path string, kind fileKind, prev store.FileState, seen bool, st *Stats) error {
-	st.Files++
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
-	}
-	if !fi.Mode().IsRegular() {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
-	}
-	if seen && unchanged(prev, fi) {
-		return nil
+	fi, changed, err := im.changed(ctx, path, prev, seen, st)
+	if err != nil || !changed {
+		return err
 	}
 	if fi.Size() > maxSideFile {
 		return im.skipFile(ctx, path, fmt.Errorf("%w: %d bytes", ErrTooLong, fi.Size()), st)

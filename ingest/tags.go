@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -41,7 +40,7 @@ func Tags(r *Record) []string {
 		if u.Name == "Task" || u.Name == "Agent" {
 			tags = append(tags, "subagents")
 		}
-		if lang := inputLanguage(u.Input); lang != "" {
+		if lang := languages[strings.ToLower(filepath.Ext(u.FilePath))]; lang != "" && u.FilePath != "" {
 			tags = append(tags, "lang:"+lang)
 		}
 	}
@@ -106,25 +105,6 @@ var languages = map[string]string{
 	".vue": "vue", ".svelte": "svelte", ".md": "markdown", ".json": "json", ".yaml": "yaml", ".yml": "yaml",
 	".toml": "toml", ".tf": "terraform", ".dart": "dart", ".r": "r", ".jl": "julia", ".zig": "zig",
 	".ipynb": "python",
-}
-
-// inputLanguage is the language of the file a tool's input names, if any.
-func inputLanguage(input json.RawMessage) string {
-	if len(input) == 0 || !strings.Contains(string(input), "_path") {
-		return ""
-	}
-	var in struct {
-		FilePath     string `json:"file_path"`
-		NotebookPath string `json:"notebook_path"`
-	}
-	if json.Unmarshal(input, &in) != nil {
-		return ""
-	}
-	p := in.FilePath
-	if p == "" {
-		p = in.NotebookPath
-	}
-	return languages[strings.ToLower(filepath.Ext(p))]
 }
 
 // commitLine is the first line git commit prints: [<branch> <hash>] <subject>,

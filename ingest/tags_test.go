@@ -16,11 +16,11 @@ func TestTags(t *testing.T) {
 		want []string
 	}{
 		{"tools and languages", Record{ToolUses: []ToolUseBlock{
-			{Name: "Edit", Input: json.RawMessage(`{"file_path":"/a/b.GO"}`)},
-			{Name: "Read", Input: json.RawMessage(`{"file_path":"/a/App.tsx"}`)},
-			{Name: "NotebookEdit", Input: json.RawMessage(`{"notebook_path":"/a/n.ipynb"}`)},
-			{Name: "Write", Input: json.RawMessage(`{"file_path":"/a/Makefile"}`)},
-			{Name: "Bash", Input: json.RawMessage(`{"command":"cat x_path.py"}`)},
+			toolUse("id", "Edit", json.RawMessage(`{"file_path":"/a/b.GO"}`)),
+			toolUse("id", "Read", json.RawMessage(`{"file_path":"/a/App.tsx"}`)),
+			toolUse("id", "NotebookEdit", json.RawMessage(`{"notebook_path":"/a/n.ipynb"}`)),
+			toolUse("id", "Write", json.RawMessage(`{"file_path":"/a/Makefile"}`)),
+			toolUse("id", "Bash", json.RawMessage(`{"command":"cat x_path.py"}`)),
 		}}, []string{"lang:go", "lang:python", "lang:typescript", "tool:Bash", "tool:Edit", "tool:NotebookEdit", "tool:Read", "tool:Write"}},
 		{"mcp and subagents", Record{ToolUses: []ToolUseBlock{{Name: "mcp__github__create_issue"}, {Name: "mcp__bad"}, {Name: "Task"}}},
 			[]string{"subagents", "tool:Task", "tool:mcp__bad", "mcp:github"}},

@@ -130,14 +130,3 @@ func removals(command, dir string) []string {
 	}
 	return paths
 }
-
-// bashCommand reads the command of a Bash call's input.
-func bashCommand(input json.RawMessage) string {
-	var in struct {
-		Command string `json:"command"`
-	}
-	if json.Unmarshal(input, &in) != nil {
-		return ""
-	}
-	return in.Command
-}
