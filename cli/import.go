@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ func importCommand() *cli.Command {
 		Description: "Reads every *.jsonl transcript under DIR/projects (or under DIR itself when it has no\n" +
 			"projects folder); DIR defaults to the configured Claude directory. Only what is new since the\n" +
 			"last import is read. Broken lines are skipped and reported; the rest of each file imports.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the import to `FILE` (read it with `go tool pprof`)"},
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
 				return fmt.Errorf("import takes at most one directory, got %d arguments", c.NArg())
@@ -36,6 +40,13 @@ func importCommand() *cli.Command {
 			}
 			ctx, stop := contextOf(c)
 			defer stop()
+			if path := c.String("cpuprofile"); path != "" {
+				stopProfile, err := startCPUProfile(path)
+				if err != nil {
+					return err
+				}
+				defer stopProfile()
+			}
 			im := e.importer()
 			bar := newProgressBar(c.App.ErrWriter, isTerminal(c.App.ErrWriter))
 			im.Progress = bar.update
@@ -153,4 +164,20 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -90,14 +90,15 @@ func TestNULEscapesImport(t *testing.T) {
 }
 
 // countingStore is a real database that counts the batches written to it.
+// (Any number of batches may share a transaction.)
 type countingStore struct {
 	store.Driver
 	applies int
 }
 
-func (c *countingStore) Apply(ctx context.Context, b *store.Batch) error {
-	c.applies++
-	return c.Driver.Apply(ctx, b)
+func (c *countingStore) Apply(ctx context.Context, bs ...*store.Batch) error {
+	c.applies += len(bs)
+	return c.Driver.Apply(ctx, bs...)
 }
 
 // Big lines end a batch early: no transaction grows past BatchBytes (plus

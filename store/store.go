@@ -13,14 +13,15 @@ type Driver interface {
 	// FileState returns what has been imported from the transcript at path;
 	// ok is false when the file was never seen.
 	FileState(ctx context.Context, path string) (state FileState, ok bool, err error)
-	// Apply writes one batch of imported rows together with the file's new
-	// state, in one transaction: either all of it lands or none does. Rows
+	// Apply writes batches of imported rows, each with its file's new state,
+	// in one transaction: either all of it lands or none does. Rows
 	// already stored are merged so that the result does not depend on the
 	// order batches arrive in: a message is kept once per uuid (a copy in
 	// several sessions belongs to the smallest session id); a reply's usage
 	// is kept once per key with its fullest counts, dated by the fullest
-	// line (the earliest of equal ones).
-	Apply(ctx context.Context, b *Batch) error
+	// line (the earliest of equal ones). Batches of one file must come in the
+	// order they were read.
+	Apply(ctx context.Context, batches ...*Batch) error
 	// SkipFile records that a whole file could not be read (s.Line is 0);
 	// the record is cleared by the next successful Apply of that path.
 	SkipFile(ctx context.Context, s Skipped) error

@@ -81,22 +81,33 @@ func (db *DB) SkipFile(ctx context.Context, sk store.Skipped) error {
 	return insertSkipped(ctx, db.db, []store.Skipped{sk})
 }
 
-// Apply writes a batch and the file's state in one transaction, with a
-// fixed number of statements whatever the batch's size.
-func (db *DB) Apply(ctx context.Context, b *store.Batch) error {
-	if b.File.Path == "" {
-		return errors.New("import: batch names no file")
+// Apply writes batches, each with its file's state, in one transaction, with a
+// fixed number of statements per batch whatever its size.
+func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	for _, b := range batches {
+		if b.File.Path == "" {
+			return errors.New("import: batch names no file")
+		}
+	}
+	what := batches[0].File.Path
+	if len(batches) > 1 {
+		what = fmt.Sprintf("%s and %d more files", what, len(batches)-1)
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin import of %s: %w", b.File.Path, err)
+		return fmt.Errorf("begin import of %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := applyTx(ctx, tx, b); err != nil {
-		return fmt.Errorf("import %s: %w", b.File.Path, err)
+	for _, b := range batches {
+		if err := applyTx(ctx, tx, b); err != nil {
+			return fmt.Errorf("import %s: %w", b.File.Path, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit import of %s: %w", b.File.Path, err)
+		return fmt.Errorf("commit import of %s: %w", what, err)
 	}
 	return nil
 }

@@ -36,28 +36,58 @@ func scanFile(row interface{ Scan(...any) error }) (store.FileState, error) {
 	return s, err
 }
 
-// Apply writes a batch and the file's state in one transaction.
-func (db *DB) Apply(ctx context.Context, b *store.Batch) error {
+// Apply writes batches, each with its file's state, in one transaction.
+// Derived sums (usage per quarter hour, session counts and totals) are
+// recomputed once, after the last batch.
+func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	what := batchNames(batches)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin import of %s: %w", b.File.Path, err)
+		return fmt.Errorf("begin import of %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := applyTx(ctx, tx, b); err != nil {
-		return fmt.Errorf("import %s: %w", b.File.Path, err)
+	w := newWriteTx(tx)
+	ch := changes{touched: map[string]bool{}, quarters: map[quarter]bool{}}
+	for _, b := range batches {
+		if err := applyBatch(ctx, w, b, ch); err != nil {
+			return fmt.Errorf("import %s: %w", b.File.Path, err)
+		}
+	}
+	if err := refreshQuarters(ctx, w, ch.quarters); err != nil {
+		return fmt.Errorf("import %s: %w", what, err)
+	}
+	if err := refreshSessions(ctx, w, ch.touched); err != nil {
+		return fmt.Errorf("import %s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit import of %s: %w", b.File.Path, err)
+		return fmt.Errorf("commit import of %s: %w", what, err)
 	}
 	return nil
 }
 
-func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+// batchNames names the files of batches for messages.
+func batchNames(batches []*store.Batch) string {
+	if len(batches) == 1 {
+		return batches[0].File.Path
+	}
+	return fmt.Sprintf("%s and %d more files", batches[0].File.Path, len(batches)-1)
+}
+
+// changes collects what a transaction's batches change in derived sums: the
+// sessions touched, and the sessions' quarter hours whose usage changed.
+type changes struct {
+	touched  map[string]bool
+	quarters map[quarter]bool
+}
+
+func applyBatch(ctx context.Context, tx *writeTx, b *store.Batch, ch changes) error {
 	if b.File.Path == "" {
 		return errors.New("batch names no file")
 	}
-	touched := map[string]bool{}
-	quarters := map[quarter]bool{}
+	touched, quarters := ch.touched, ch.quarters
 	if err := upsertSessions(ctx, tx, b.Sessions, touched); err != nil {
 		return err
 	}
@@ -68,12 +98,6 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 		return err
 	}
 	if err := saveRecord(ctx, tx, b, touched); err != nil {
-		return err
-	}
-	if err := refreshQuarters(ctx, tx, quarters); err != nil {
-		return err
-	}
-	if err := refreshSessions(ctx, tx, touched); err != nil {
 		return err
 	}
 	if err := linkFiles(ctx, tx, b); err != nil {
@@ -96,12 +120,11 @@ func applyTx(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 }
 
 // linkFiles notes which sessions the batch's file holds.
-func linkFiles(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+func linkFiles(ctx context.Context, tx *writeTx, b *store.Batch) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO session_files (session_id, path) VALUES (?, ?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("prepare session files: %w", err)
 	}
-	defer stmt.Close()
 	for _, s := range b.Sessions {
 		if _, err := stmt.ExecContext(ctx, s.ID, b.File.Path); err != nil {
 			return fmt.Errorf("link session %s to its file: %w", s.ID, err)
@@ -112,7 +135,7 @@ func linkFiles(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
 
 // saveSkipped records the batch's skipped lines. A reset forgets the lines
 // skipped in the file's earlier content; any read clears a whole-file error.
-func saveSkipped(ctx context.Context, tx *sql.Tx, b *store.Batch) error {
+func saveSkipped(ctx context.Context, tx *writeTx, b *store.Batch) error {
 	del := `DELETE FROM skipped_lines WHERE path = ? AND line = 0`
 	if b.Reset {
 		del = `DELETE FROM skipped_lines WHERE path = ?`
@@ -193,7 +216,7 @@ func millis(t time.Time) int64 {
 
 // upsertSessions merges what a batch saw of each session: the widest time
 // span, and place, branch and version from the latest record.
-func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched map[string]bool) error {
+func upsertSessions(ctx context.Context, tx *writeTx, ss []store.Session, touched map[string]bool) error {
 	const q = `INSERT INTO sessions (id, project, git_branch, version, first_at, last_at, slug) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			slug = CASE WHEN excluded.slug <> '' AND (sessions.slug = '' OR excluded.last_at >= sessions.last_at)
@@ -210,7 +233,6 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 	if err != nil {
 		return fmt.Errorf("prepare sessions: %w", err)
 	}
-	defer stmt.Close()
 	for _, s := range ss {
 		if _, err := stmt.ExecContext(ctx, s.ID, s.Project, s.GitBranch, s.Version, nullTime(s.FirstAt), nullTime(s.LastAt), s.Slug); err != nil {
 			return fmt.Errorf("save session %s: %w", s.ID, err)
@@ -225,7 +247,7 @@ func upsertSessions(ctx context.Context, tx *sql.Tx, ss []store.Session, touched
 // session id, so that the result does not depend on the order files are read
 // in. A copy in the same session replaces the stored one, so that reading a
 // file again refreshes what is stored. The full-text index follows each row.
-func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched map[string]bool) error {
+func insertMessages(ctx context.Context, tx *writeTx, ms []store.Message, touched map[string]bool) error {
 	const cols = `session_id, seq, parent_uuid, type, role, ts, text, model, agent_id,
 			is_sidechain, is_meta, is_compact_summary, is_api_error, message_id, subtype,
 			logical_parent_uuid, is_prompt, content, compact_trigger, compact_pre_tokens, uuid`
@@ -234,23 +256,19 @@ func insertMessages(ctx context.Context, tx *sql.Tx, ms []store.Message, touched
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
-	defer ins.Close()
 	old, err := tx.PrepareContext(ctx, `SELECT rowid, session_id FROM messages WHERE uuid = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
-	defer old.Close()
 	replace, err := tx.PrepareContext(ctx, `UPDATE messages SET (`+cols+`) =
 		(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE uuid = ?21`)
 	if err != nil {
 		return fmt.Errorf("prepare messages: %w", err)
 	}
-	defer replace.Close()
 	idx, err := prepareIndex(ctx, tx)
 	if err != nil {
 		return err
 	}
-	defer idx.close()
 	for _, m := range ms {
 		args := []any{m.SessionID, m.Seq, nullString(m.ParentUUID), m.Type, m.Role,
 			nullTime(m.Timestamp), m.Text, nullString(m.Model), nullString(m.AgentID),
@@ -308,7 +326,7 @@ func quarterOf(session string, ts int64) quarter {
 // resumed session repeats earlier lines) go to the smallest session id, so
 // the result does not depend on the order files are read in. It notes the sessions and quarter hours
 // whose sums change: the reply's, and the ones it moved away from.
-func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
+func upsertUsage(ctx context.Context, tx *writeTx, us []store.Usage, touched map[string]bool, quarters map[quarter]bool) error {
 	const q = `INSERT INTO usage (key, message_id, request_id, session_id, model, ts, input_tokens, output_tokens,
 			cache_write_5m, cache_write_1h, cache_read, total_tokens, cost, agent_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -324,12 +342,10 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 	if err != nil {
 		return fmt.Errorf("prepare usage: %w", err)
 	}
-	defer stmt.Close()
 	old, err := tx.PrepareContext(ctx, `SELECT session_id, ts FROM usage WHERE key = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare usage: %w", err)
 	}
-	defer old.Close()
 	for _, u := range us {
 		var cost any
 		if u.Priced {
@@ -359,12 +375,11 @@ func upsertUsage(ctx context.Context, tx *sql.Tx, us []store.Usage, touched map[
 
 // refreshQuarters recomputes the sums of usage_quarters for the given
 // sessions and quarter hours from the usage rows.
-func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error {
+func refreshQuarters(ctx context.Context, tx *writeTx, qs map[quarter]bool) error {
 	del, err := tx.PrepareContext(ctx, `DELETE FROM usage_quarters WHERE session_id = ? AND bucket = ?`)
 	if err != nil {
 		return fmt.Errorf("prepare usage sums: %w", err)
 	}
-	defer del.Close()
 	const q = `INSERT INTO usage_quarters (session_id, bucket, model, input_tokens, output_tokens, cache_write_5m,
 			cache_write_1h, cache_read, cost, unpriced, replies, last_ts)
 		SELECT session_id, ?2, model, sum(input_tokens), sum(output_tokens), sum(cache_write_5m), sum(cache_write_1h),
@@ -375,7 +390,6 @@ func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error
 	if err != nil {
 		return fmt.Errorf("prepare usage sums: %w", err)
 	}
-	defer ins.Close()
 	for qt := range qs {
 		if _, err := del.ExecContext(ctx, qt.session, qt.bucket); err != nil {
 			return fmt.Errorf("clear usage sums of %s: %w", qt.session, err)
@@ -388,7 +402,7 @@ func refreshQuarters(ctx context.Context, tx *sql.Tx, qs map[quarter]bool) error
 }
 
 // refreshSessions recomputes the derived counts, totals and title of sessions.
-func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error {
+func refreshSessions(ctx context.Context, tx *writeTx, ids map[string]bool) error {
 	const q = `UPDATE sessions SET
 		messages = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id),
 		compactions = (SELECT count(*) FROM messages m WHERE m.session_id = sessions.id AND m.subtype = 'compact_boundary'),
@@ -412,14 +426,12 @@ func refreshSessions(ctx context.Context, tx *sql.Tx, ids map[string]bool) error
 	if err != nil {
 		return fmt.Errorf("prepare session totals: %w", err)
 	}
-	defer stmt.Close()
 	long, err := tx.PrepareContext(ctx, `INSERT INTO session_tags (session_id, tag)
 		SELECT id, ?2 FROM sessions WHERE id = ?1 AND (messages >= ?3 OR last_at - first_at >= ?4)
 		ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return fmt.Errorf("prepare session tags: %w", err)
 	}
-	defer long.Close()
 	for id := range ids {
 		if _, err := stmt.ExecContext(ctx, id, id); err != nil {
 			return fmt.Errorf("update totals of session %s: %w", id, err)

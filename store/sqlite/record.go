@@ -12,7 +12,7 @@ import (
 
 // saveRecord writes the tool calls, file changes, subagents and summaries
 // of a batch, noting every session whose derived columns change.
-func saveRecord(ctx context.Context, tx *sql.Tx, b *store.Batch, touched map[string]bool) error {
+func saveRecord(ctx context.Context, tx *writeTx, b *store.Batch, touched map[string]bool) error {
 	if err := saveToolUses(ctx, tx, b.ToolUses, touched); err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func saveRecord(ctx context.Context, tx *sql.Tx, b *store.Batch, touched map[str
 
 // saveCommits keeps one row per (call, hash): of copies in several sessions,
 // the smallest session's.
-func saveCommits(ctx context.Context, tx *sql.Tx, cs []store.Commit) error {
+func saveCommits(ctx context.Context, tx *writeTx, cs []store.Commit) error {
 	const q = `INSERT INTO commits (tool_use_id, hash, session_id, branch, subject, ts) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tool_use_id, hash) DO UPDATE SET session_id = excluded.session_id, branch = excluded.branch,
 			subject = excluded.subject, ts = excluded.ts
@@ -58,7 +58,7 @@ func saveCommits(ctx context.Context, tx *sql.Tx, cs []store.Commit) error {
 	return nil
 }
 
-func saveTags(ctx context.Context, tx *sql.Tx, ts []store.Tag) error {
+func saveTags(ctx context.Context, tx *writeTx, ts []store.Tag) error {
 	for _, t := range ts {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO session_tags (session_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 			t.SessionID, t.Tag); err != nil {
@@ -68,7 +68,7 @@ func saveTags(ctx context.Context, tx *sql.Tx, ts []store.Tag) error {
 	return nil
 }
 
-func savePlans(ctx context.Context, tx *sql.Tx, ps []store.Plan) error {
+func savePlans(ctx context.Context, tx *writeTx, ps []store.Plan) error {
 	const q = `INSERT INTO plans (slug, path, content, mod_time) VALUES (?, ?, ?, ?)
 		ON CONFLICT (slug) DO UPDATE SET path = excluded.path, content = excluded.content, mod_time = excluded.mod_time`
 	for _, p := range ps {
@@ -80,7 +80,7 @@ func savePlans(ctx context.Context, tx *sql.Tx, ps []store.Plan) error {
 }
 
 // saveTodos replaces the items of each list.
-func saveTodos(ctx context.Context, tx *sql.Tx, ls []store.TodoList) error {
+func saveTodos(ctx context.Context, tx *writeTx, ls []store.TodoList) error {
 	for _, l := range ls {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM todos WHERE session_id = ? AND agent_id = ?`, l.SessionID, l.AgentID); err != nil {
 			return fmt.Errorf("clear todos of %s: %w", l.SessionID, err)
@@ -95,7 +95,7 @@ func saveTodos(ctx context.Context, tx *sql.Tx, ls []store.TodoList) error {
 	return nil
 }
 
-func savePrompts(ctx context.Context, tx *sql.Tx, ps []store.Prompt) error {
+func savePrompts(ctx context.Context, tx *writeTx, ps []store.Prompt) error {
 	const q = `INSERT INTO prompt_history (key, ts, project, session_id, display, pasted) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO NOTHING`
 	for _, p := range ps {
@@ -128,7 +128,7 @@ type toolCallUpsert struct {
 
 // prepareToolCalls prepares the upsert of one half: its columns, and the
 // condition under which the stored half is missing.
-func prepareToolCalls(ctx context.Context, tx *sql.Tx, cols []string, missing string) (*toolCallUpsert, error) {
+func prepareToolCalls(ctx context.Context, tx *writeTx, cols []string, missing string) (*toolCallUpsert, error) {
 	old, err := tx.PrepareContext(ctx, `SELECT session_id FROM tool_calls WHERE id = ?`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare tool calls: %w", err)
@@ -144,15 +144,9 @@ func prepareToolCalls(ctx context.Context, tx *sql.Tx, cols []string, missing st
 	q += `) VALUES (` + vals + `) ON CONFLICT (id) DO UPDATE SET ` + set
 	upsert, err := tx.PrepareContext(ctx, q)
 	if err != nil {
-		old.Close()
 		return nil, fmt.Errorf("prepare tool calls: %w", err)
 	}
 	return &toolCallUpsert{old: old, upsert: upsert}, nil
-}
-
-func (u *toolCallUpsert) close() {
-	u.old.Close()
-	u.upsert.Close()
 }
 
 func (u *toolCallUpsert) save(ctx context.Context, id, sid string, touched map[string]bool, args ...any) error {
@@ -170,7 +164,7 @@ func (u *toolCallUpsert) save(ctx context.Context, id, sid string, touched map[s
 	return nil
 }
 
-func saveToolUses(ctx context.Context, tx *sql.Tx, uses []store.ToolUse, touched map[string]bool) error {
+func saveToolUses(ctx context.Context, tx *writeTx, uses []store.ToolUse, touched map[string]bool) error {
 	if len(uses) == 0 {
 		return nil
 	}
@@ -179,7 +173,6 @@ func saveToolUses(ctx context.Context, tx *sql.Tx, uses []store.ToolUse, touched
 	if err != nil {
 		return err
 	}
-	defer u.close()
 	for _, c := range uses {
 		if err := u.save(ctx, c.ID, c.SessionID, touched, nullString(c.MessageUUID), nullString(c.MessageID),
 			nullString(c.AgentID), c.Seq, c.Name, nullJSON(c.Input), nullTime(c.At)); err != nil {
@@ -189,7 +182,7 @@ func saveToolUses(ctx context.Context, tx *sql.Tx, uses []store.ToolUse, touched
 	return nil
 }
 
-func saveToolResults(ctx context.Context, tx *sql.Tx, results []store.ToolResult, touched map[string]bool) error {
+func saveToolResults(ctx context.Context, tx *writeTx, results []store.ToolResult, touched map[string]bool) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -198,7 +191,6 @@ func saveToolResults(ctx context.Context, tx *sql.Tx, results []store.ToolResult
 	if err != nil {
 		return err
 	}
-	defer u.close()
 	for _, r := range results {
 		if err := u.save(ctx, r.ToolUseID, r.SessionID, touched, nullString(r.MessageUUID), r.Text,
 			nullJSON(r.Structured), r.IsError, r.Interrupted, nullTime(r.At)); err != nil {
@@ -208,7 +200,7 @@ func saveToolResults(ctx context.Context, tx *sql.Tx, results []store.ToolResult
 	return nil
 }
 
-func saveFileChanges(ctx context.Context, tx *sql.Tx, fcs []store.FileChange, touched map[string]bool) error {
+func saveFileChanges(ctx context.Context, tx *writeTx, fcs []store.FileChange, touched map[string]bool) error {
 	if len(fcs) == 0 {
 		return nil
 	}
@@ -216,7 +208,6 @@ func saveFileChanges(ctx context.Context, tx *sql.Tx, fcs []store.FileChange, to
 	if err != nil {
 		return fmt.Errorf("prepare file changes: %w", err)
 	}
-	defer old.Close()
 	const q = `INSERT INTO file_changes (tool_use_id, path, session_id, operation, lines_added, lines_removed, ts)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tool_use_id, path) DO UPDATE SET session_id = excluded.session_id,
@@ -227,7 +218,6 @@ func saveFileChanges(ctx context.Context, tx *sql.Tx, fcs []store.FileChange, to
 	if err != nil {
 		return fmt.Errorf("prepare file changes: %w", err)
 	}
-	defer stmt.Close()
 	for _, f := range fcs {
 		prev, err := previousSession(ctx, old, f.ToolUseID, f.Path)
 		if err != nil {
@@ -244,7 +234,7 @@ func saveFileChanges(ctx context.Context, tx *sql.Tx, fcs []store.FileChange, to
 	return nil
 }
 
-func saveSubagents(ctx context.Context, tx *sql.Tx, as []store.Subagent, touched map[string]bool) error {
+func saveSubagents(ctx context.Context, tx *writeTx, as []store.Subagent, touched map[string]bool) error {
 	const q = `INSERT INTO subagents (session_id, agent_id, tool_use_id, path) VALUES (?, ?, ?, ?)
 		ON CONFLICT (session_id, agent_id) DO UPDATE SET
 			tool_use_id = coalesce(excluded.tool_use_id, subagents.tool_use_id),
@@ -260,7 +250,7 @@ func saveSubagents(ctx context.Context, tx *sql.Tx, as []store.Subagent, touched
 
 // saveSummaries stores titles; the session holding a summarized message, if
 // stored yet, takes its title from it.
-func saveSummaries(ctx context.Context, tx *sql.Tx, ss []store.Summary, touched map[string]bool) error {
+func saveSummaries(ctx context.Context, tx *writeTx, ss []store.Summary, touched map[string]bool) error {
 	const q = `INSERT INTO summaries (leaf_uuid, summary) VALUES (?, ?)
 		ON CONFLICT (leaf_uuid) DO UPDATE SET summary = excluded.summary`
 	for _, s := range ss {
@@ -284,22 +274,16 @@ type index struct {
 	ins, del *sql.Stmt
 }
 
-func prepareIndex(ctx context.Context, tx *sql.Tx) (*index, error) {
+func prepareIndex(ctx context.Context, tx *writeTx) (*index, error) {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO messages_fts (rowid, body) VALUES (?, ?)`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare search index: %w", err)
 	}
 	del, err := tx.PrepareContext(ctx, `DELETE FROM messages_fts WHERE rowid = ?`)
 	if err != nil {
-		ins.Close()
 		return nil, fmt.Errorf("prepare search index: %w", err)
 	}
 	return &index{ins: ins, del: del}, nil
-}
-
-func (x *index) close() {
-	x.ins.Close()
-	x.del.Close()
 }
 
 func (x *index) add(ctx context.Context, rowid int64, text string) error {

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Open) {
 		{"FailedApplyLeavesNothing", testFailedApplyLeavesNothing},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ByteOrder", testByteOrder},
+		{"ManyBatchesInOneApply", testManyBatchesInOneApply},
 	}
 	tests = append(tests, recordTests...)
 	for _, tc := range tests {
@@ -728,5 +729,59 @@ func testByteOrder(t *testing.T, db store.Driver) {
 	}
 	if len(files) != 2 || files[0].Path != "/c/Sb.jsonl" {
 		t.Errorf("Files = %+v, want /c/Sb.jsonl first", files)
+	}
+}
+
+// testManyBatchesInOneApply applies batches of several files in one call:
+// the merge rules hold between batches of one transaction as between
+// transactions, and every file's state is kept.
+func testManyBatchesInOneApply(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	msg := func(sid string) store.Message {
+		return store.Message{UUID: "u1", SessionID: sid, Seq: 1, Type: "user", Role: "user", Timestamp: at(9, 0), Text: "hi from " + sid}
+	}
+	batch := func(path, sid string, out int64, ts time.Time) *store.Batch {
+		return &store.Batch{File: store.FileState{Path: path, Size: 10, Offset: 10, Lines: 1},
+			Sessions: []store.Session{session(sid, at(9, 0), at(9, 30))},
+			Messages: []store.Message{msg(sid)}, Usage: []store.Usage{reply("r1", sid, ts, out)}}
+	}
+	err := db.Apply(ctx,
+		batch("/c/s9.jsonl", "s9", 5, at(9, 10)), // a partial line
+		batch("/c/s2.jsonl", "s2", 40, at(9, 20)),
+		batch("/c/s5.jsonl", "s5", 40, at(9, 20)),
+		batch("/c/s9.jsonl", "s9", 40, at(9, 20)), // the same file, read further
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]struct{ msgs, out int64 }{"s2": {1, 40}, "s5": {0, 0}, "s9": {0, 0}} {
+		got, err := db.Session(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Messages != want.msgs || got.Output != want.out {
+			t.Errorf("session %s: %d messages, %d output tokens; want %d, %d", id, got.Messages, got.Output, want.msgs, want.out)
+		}
+	}
+	us := sums(t, db, store.UsageQuery{})
+	if tok, _, replies := sum(us); replies != 1 || tok.Output != 40 {
+		t.Errorf("usage = %+v in %d replies, want 40 output tokens once", tok, replies)
+	}
+	files, err := db.Files(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 3 {
+		t.Errorf("%d files tracked, want 3", len(files))
+	}
+	if err := db.Apply(ctx); err != nil {
+		t.Errorf("Apply of no batch: %v", err)
+	}
+	bad := db.Apply(ctx, batch("/c/a.jsonl", "s1", 1, at(9, 0)), &store.Batch{})
+	if bad == nil {
+		t.Fatal("a batch naming no file was accepted")
+	}
+	if _, err := db.Session(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a failed Apply left the first batch's session: %v", err)
 	}
 }
