@@ -25,7 +25,7 @@ func run(t *testing.T, args ...string) (string, error) {
 }
 
 // isolate points every default location into a temporary directory.
-func isolate(t *testing.T) string {
+func isolate(t testing.TB) string {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)

@@ -227,12 +227,14 @@ func ActiveBlock(ctx context.Context, db store.Driver, now time.Time) (b Block, 
 // blockReplies reads the replies of [from, to), preceded by those of the
 // block holding from: back to the first reply that is known to open a block
 // because more than 5 hours passed before it. It looks back twice as far at
-// each try, up to maxBack (0: as far as history goes; at maxBack, what was
-// read is taken as it is).
+// each try, reading only the stretch not read yet, up to maxBack (0: as far
+// as history goes; at maxBack, what was read is taken as it is).
 func blockReplies(ctx context.Context, db store.Driver, from, to time.Time, project string, maxBack time.Duration) ([]store.Usage, error) {
 	if from.IsZero() {
 		return db.RepliesBetween(ctx, time.Time{}, to, project)
 	}
+	var rs []store.Usage
+	end := to // of the stretch to read
 	for back := 2 * BlockLength; ; back *= 2 {
 		start, last := from.Add(-back), false
 		if maxBack > 0 && back >= maxBack {
@@ -240,10 +242,11 @@ func blockReplies(ctx context.Context, db store.Driver, from, to time.Time, proj
 		} else if maxBack == 0 && back > 64*24*time.Hour {
 			start, last = time.Time{}, true
 		}
-		rs, err := db.RepliesBetween(ctx, start, to, project)
+		older, err := db.RepliesBetween(ctx, start, end, project)
 		if err != nil {
 			return nil, err
 		}
+		rs, end = append(older, rs...), start
 		if i, ok := blockOpening(rs, start, from); ok {
 			return rs[i:], nil
 		} else if last {
