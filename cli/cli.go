@@ -73,6 +73,7 @@ func New(version string) *cli.App {
 			usageCommand(),
 			searchCommand(),
 			statusCommand(),
+			statuslineCommand(),
 			serviceCommand(),
 			benchCommand(),
 			{

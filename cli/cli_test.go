@@ -25,7 +25,7 @@ func run(t *testing.T, args ...string) (string, error) {
 }
 
 // isolate points every default location into a temporary directory.
-func isolate(t *testing.T) string {
+func isolate(t testing.TB) string {
 	t.Helper()
 	home := t.TempDir()
 	t.Setenv("HOME", home)
@@ -91,6 +91,9 @@ func TestBadArguments(t *testing.T) {
 		{"usage", "daily", "--since", "2026-13-01"},
 		{"usage", "--since", "20260210", "--until", "20260201"},
 		{"usage", "--timezone", "Mars/Olympus"},
+		{"usage", "blocks", "daily"},
+		{"usage", "blocks", "--now", "2026-02-11"},
+		{"usage", "blocks", "--since", "20260210", "--until", "20260201"},
 		{"--mode", "cluster", "usage"},
 		{"--config", "/does/not/exist.toml", "usage"},
 		{"--log-level", "loud", "usage"},

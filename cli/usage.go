@@ -27,7 +27,7 @@ func usageCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "usage",
 		Usage:     "print token and cost reports (daily by default)",
-		ArgsUsage: "[daily|weekly|monthly|session]",
+		ArgsUsage: "[daily|weekly|monthly|session|blocks]",
 		Description: "Each API reply is counted once, with its final usage, whichever files it appears in.\n" +
 			"Reports read the database only: run `insights import` (or the daemon) to bring it up to date.",
 		Flags:  usageFlags(),
@@ -37,6 +37,7 @@ func usageCommand() *cli.Command {
 			sub(report.Weekly, "usage per week (weeks start on Monday)"),
 			sub(report.Monthly, "usage per month"),
 			sub(report.Session, "usage per session"),
+			blocksCommand(),
 		},
 	}
 }
@@ -44,7 +45,7 @@ func usageCommand() *cli.Command {
 func usageAction(p report.Period) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		if c.Args().Present() {
-			return fmt.Errorf("unknown report %q: want daily, weekly, monthly or session", c.Args().First())
+			return fmt.Errorf("unknown report %q: want daily, weekly, monthly, session or blocks", c.Args().First())
 		}
 		e, err := setup(c)
 		if err != nil {

@@ -64,20 +64,20 @@ func (t table) write(w io.Writer, leftCols int) error {
 	}
 	var b strings.Builder
 	for _, row := range t {
+		var l strings.Builder
 		for i, c := range row {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
 			if i > 0 {
-				b.WriteString("  ")
+				l.WriteString("  ")
 			}
 			if i < leftCols {
-				b.WriteString(c)
-				if i < len(row)-1 {
-					b.WriteString(pad)
-				}
+				l.WriteString(c + pad)
 			} else {
-				b.WriteString(pad + c)
+				l.WriteString(pad + c)
 			}
 		}
+		// Empty cells at the end of a row (a gap's) leave no trailing blanks.
+		b.WriteString(strings.TrimRight(l.String(), " "))
 		b.WriteByte('\n')
 	}
 	_, err := io.WriteString(w, b.String())

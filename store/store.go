@@ -44,6 +44,10 @@ type Driver interface {
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)
 	// Replies returns the billed replies of a session, oldest first.
 	Replies(ctx context.Context, sessionID string) ([]Usage, error)
+	// RepliesBetween returns the billed replies from since (inclusive) to
+	// until (exclusive), zero meaning unbounded, oldest first; project
+	// matches sessions as in UsageQuery ("": every session).
+	RepliesBetween(ctx context.Context, since, until time.Time, project string) ([]Usage, error)
 	// Messages returns the messages of a session: the main thread's in file
 	// order, then each subagent's (by agent id) in file order.
 	Messages(ctx context.Context, sessionID string) ([]Message, error)

@@ -251,9 +251,39 @@ func (db *DB) Prompts(ctx context.Context, q store.PromptQuery) ([]store.Prompt,
 
 // Replies returns the billed replies of a session, oldest first.
 func (db *DB) Replies(ctx context.Context, sessionID string) ([]store.Usage, error) {
-	const q = `SELECT key, coalesce(message_id, ''), coalesce(request_id, ''), session_id, coalesce(agent_id, ''),
-			model, ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost
-		FROM usage WHERE session_id = $1 ORDER BY ts, key`
+	var a args
+	return db.replies(ctx, ` WHERE u.session_id = `+a.add(sessionID), a, "replies of session "+sessionID)
+}
+
+// RepliesBetween returns the billed replies of [since, until) (zero:
+// unbounded) in the sessions of a project ("": every project), oldest first.
+func (db *DB) RepliesBetween(ctx context.Context, since, until time.Time, project string) ([]store.Usage, error) {
+	var a args
+	var join string
+	var where []string
+	if !since.IsZero() {
+		where = append(where, "u.ts >= "+a.add(since))
+	}
+	if !until.IsZero() {
+		where = append(where, "u.ts < "+a.add(until))
+	}
+	if project != "" {
+		join = " JOIN sessions s ON s.id = u.session_id"
+		where = append(where, `(s.project = `+a.add(project)+` OR s.project LIKE `+a.add("%/"+escapeLike(project))+` ESCAPE '\')`)
+	}
+	w := join
+	if len(where) > 0 {
+		w += " WHERE " + strings.Join(where, " AND ")
+	}
+	return db.replies(ctx, w, a, "replies between "+since.Format(time.RFC3339)+" and "+until.Format(time.RFC3339))
+}
+
+// replies reads usage rows u, selected by the joins and conditions of where,
+// by time.
+func (db *DB) replies(ctx context.Context, where string, a args, what string) ([]store.Usage, error) {
+	q := `SELECT u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id, coalesce(u.agent_id, ''),
+			u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.cost
+		FROM usage u` + where + ` ORDER BY u.ts, u.key`
 	us, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.Usage, error) {
 		var u store.Usage
 		var ts time.Time
@@ -262,9 +292,9 @@ func (db *DB) Replies(ctx context.Context, sessionID string) ([]store.Usage, err
 			&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost)
 		u.Timestamp, u.Cost, u.Priced = ts.UTC(), cost.Float64, cost.Valid
 		return u, err
-	}, q, sessionID)
+	}, q, a...)
 	if err != nil {
-		return nil, fmt.Errorf("replies of session %s: %w", sessionID, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return us, nil
 }

@@ -233,11 +233,44 @@ func collect[T any](rows *sql.Rows, scan func(*T) error, what string) ([]T, erro
 
 // Replies returns the billed replies of a session, oldest first.
 func (db *DB) Replies(ctx context.Context, sessionID string) ([]store.Usage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT key, coalesce(message_id, ''), coalesce(request_id, ''), session_id,
-			coalesce(agent_id, ''), model, ts, input_tokens, output_tokens, cache_write_5m, cache_write_1h, cache_read, cost
-		FROM usage WHERE session_id = ? ORDER BY ts, key`, sessionID)
+	return db.replies(ctx, ` WHERE u.session_id = ?`, []any{sessionID}, "replies of "+sessionID)
+}
+
+// RepliesBetween returns the billed replies of [since, until) (zero:
+// unbounded) in the sessions of a project ("": every project), oldest first.
+func (db *DB) RepliesBetween(ctx context.Context, since, until time.Time, project string) ([]store.Usage, error) {
+	var join string
+	var where []string
+	var args []any
+	if !since.IsZero() {
+		where = append(where, "u.ts >= ?")
+		args = append(args, since.UnixMilli())
+	}
+	if !until.IsZero() {
+		where = append(where, "u.ts < ?")
+		args = append(args, until.UnixMilli())
+	}
+	if project != "" {
+		join = " JOIN sessions s ON s.id = u.session_id"
+		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
+		args = append(args, project, "%/"+escapeLike(project))
+	}
+	w := join
+	if len(where) > 0 {
+		w += " WHERE " + strings.Join(where, " AND ")
+	}
+	return db.replies(ctx, w, args, "replies between "+since.Format(time.RFC3339)+" and "+until.Format(time.RFC3339))
+}
+
+// replies reads usage rows u, selected by the joins and conditions of where,
+// by time.
+func (db *DB) replies(ctx context.Context, where string, args []any, what string) ([]store.Usage, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id,
+			coalesce(u.agent_id, ''), u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
+			u.cache_read, u.cost
+		FROM usage u`+where+` ORDER BY u.ts, u.key`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("replies of %s: %w", sessionID, err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return collect(rows, func(u *store.Usage) error {
 		var ts int64
@@ -247,5 +280,5 @@ func (db *DB) Replies(ctx context.Context, sessionID string) ([]store.Usage, err
 		u.Timestamp = time.UnixMilli(ts).UTC()
 		u.Cost, u.Priced = cost.Float64, cost.Valid
 		return err
-	}, "replies of "+sessionID)
+	}, what)
 }

@@ -36,6 +36,7 @@ var recordTests = []struct {
 	{"Todos", testTodos},
 	{"Prompts", testPrompts},
 	{"Replies", testReplies},
+	{"RepliesBetween", testRepliesBetween},
 }
 
 // jsonEqual reports whether two JSON texts hold the same value (a database
@@ -678,5 +679,58 @@ func testReplies(t *testing.T, db store.Driver) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Replies = %+v\nwant %+v", got, want)
+	}
+}
+
+func testRepliesBetween(t *testing.T, db store.Driver) {
+	apply(t, db, &store.Batch{
+		Sessions: []store.Session{
+			{ID: "s1", Project: "/src/app", FirstAt: at(1, 0), LastAt: at(24, 0)},
+			{ID: "s2", Project: "/src/a_p", FirstAt: at(5, 0), LastAt: at(5, 0)},
+			{ID: "s3", Project: "/src/myapp", FirstAt: at(5, 0), LastAt: at(5, 0)},
+		},
+		// Out of order, and two at the same instant (then by key).
+		Usage: []store.Usage{
+			reply("e", "s1", at(24, 0), 16),
+			reply("c", "s2", at(5, 0), 4),
+			reply("a", "s1", at(1, 0), 1),
+			reply("d", "s3", at(5, 0), 8),
+			reply("b", "s1", at(23, 59), 2),
+		},
+	})
+	for _, tc := range []struct {
+		name         string
+		since, until time.Time
+		project      string
+		want         string
+	}{
+		{"all", time.Time{}, time.Time{}, "", "a c d b e"},
+		{"since inclusive", at(5, 0), time.Time{}, "", "c d b e"},
+		{"until exclusive", time.Time{}, at(24, 0), "", "a c d b"},
+		{"both", at(1, 1), at(23, 59), "", "c d"},
+		{"exact project", time.Time{}, time.Time{}, "/src/app", "a b e"},
+		{"project suffix", at(2, 0), time.Time{}, "app", "b e"},
+		{"underscore is literal", time.Time{}, time.Time{}, "a_p", "c"},
+		{"unknown project", time.Time{}, time.Time{}, "nope", ""},
+		{"empty range", at(6, 0), at(6, 0), "", ""},
+	} {
+		us, err := db.RepliesBetween(context.Background(), tc.since, tc.until, tc.project)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		keys := make([]string, len(us))
+		for i, u := range us {
+			keys[i] = u.Key
+		}
+		if got := strings.Join(keys, " "); got != tc.want {
+			t.Errorf("%s: replies %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	us, err := db.RepliesBetween(context.Background(), at(1, 0), at(1, 1), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := reply("a", "s1", at(1, 0), 1); len(us) != 1 || !reflect.DeepEqual(us[0], want) {
+		t.Errorf("RepliesBetween = %+v\nwant %+v", us, want)
 	}
 }
