@@ -74,6 +74,7 @@ func New(version string) *cli.App {
 			searchCommand(),
 			statusCommand(),
 			serviceCommand(),
+			benchCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
