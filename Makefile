@@ -1,8 +1,11 @@
 # Build tags every build needs: FTS5 is not compiled into go-sqlite3 otherwise.
 export GOFLAGS := -tags=sqlite_fts5
 STATICCHECK := $(shell go env GOPATH)/bin/staticcheck
+# ccusage, which the parity test (cli/parity_test.go) compares reports with; its native binary comes from npm.
+CCUSAGE_VERSION := 20.0.24
+CCUSAGE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/insights-ci/ccusage-$(CCUSAGE_VERSION)
 
-.PHONY: build run test lint bench clean
+.PHONY: build run test lint ccusage bench clean
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
@@ -20,7 +23,17 @@ lint: $(STATICCHECK)
 $(STATICCHECK):
 	go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test: lint
+# Installs ccusage when npm is there; without it the parity test is skipped (and fails under CI=true).
+ccusage:
+	@if [ ! -d "$(CCUSAGE_DIR)/node_modules/@ccusage" ]; then \
+	  if command -v npm >/dev/null; then \
+	    timeout 300 npm install --silent --no-audit --no-fund --prefix "$(CCUSAGE_DIR)" ccusage@$(CCUSAGE_VERSION) || \
+	      echo "could not install ccusage $(CCUSAGE_VERSION)" >&2; \
+	  else echo "npm not found: the parity test against ccusage $(CCUSAGE_VERSION) will be skipped" >&2; fi; \
+	fi
+	@chmod +x "$(CCUSAGE_DIR)"/node_modules/@ccusage/*/bin/ccusage 2>/dev/null || true
+
+test: lint ccusage
 	go test -count=1 ./...
 
 bench:

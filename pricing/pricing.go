@@ -36,13 +36,18 @@ type family struct {
 }
 
 var (
-	opusNew   = Price{Input: 5, Output: 25, CacheWrite5m: 6.25, CacheWrite1h: 10, CacheRead: 0.50}
-	opusOld   = Price{Input: 15, Output: 75, CacheWrite5m: 18.75, CacheWrite1h: 30, CacheRead: 1.50}
-	sonnetLC  = Price{Input: 6, Output: 22.50, CacheWrite5m: 7.50, CacheWrite1h: 12, CacheRead: 0.60}
-	sonnet4   = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30, LongContext: &sonnetLC}
-	sonnet3   = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30}
-	haiku45   = Price{Input: 1, Output: 5, CacheWrite5m: 1.25, CacheWrite1h: 2, CacheRead: 0.10}
-	haiku35   = Price{Input: 0.80, Output: 4, CacheWrite5m: 1, CacheWrite1h: 1.6, CacheRead: 0.08}
+	opusNew  = Price{Input: 5, Output: 25, CacheWrite5m: 6.25, CacheWrite1h: 10, CacheRead: 0.50}
+	opusOld  = Price{Input: 15, Output: 75, CacheWrite5m: 18.75, CacheWrite1h: 30, CacheRead: 1.50}
+	sonnetLC = Price{Input: 6, Output: 22.50, CacheWrite5m: 7.50, CacheWrite1h: 12, CacheRead: 0.60}
+	sonnet4  = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30, LongContext: &sonnetLC}
+	sonnet3  = Price{Input: 3, Output: 15, CacheWrite5m: 3.75, CacheWrite1h: 6, CacheRead: 0.30}
+	haiku45  = Price{Input: 1, Output: 5, CacheWrite5m: 1.25, CacheWrite1h: 2, CacheRead: 0.10}
+	haiku35  = Price{Input: 0.80, Output: 4, CacheWrite5m: 1, CacheWrite1h: 1.6, CacheRead: 0.08}
+	opus3    = Price{Input: 15, Output: 75, CacheWrite5m: 18.75, CacheWrite1h: 30, CacheRead: 1.50}
+	haiku3   = Price{Input: 0.25, Output: 1.25, CacheWrite5m: 0.30, CacheWrite1h: 0.50, CacheRead: 0.03}
+	// opusFast is Opus 4.6's fast mode: six times its standard rates, with
+	// no long-context tier.
+	opusFast  = Price{Input: 30, Output: 150, CacheWrite5m: 37.50, CacheWrite1h: 60, CacheRead: 3}
 	defFamily = []family{
 		{"opus 4.5 and later", regexp.MustCompile(`^(opus-4-([5-9]|\d\d)|opus-[5-9])(-|$)`), opusNew},
 		{"opus 4 and 4.1", regexp.MustCompile(`^opus-4(-[01])?(-|$)`), opusOld},
@@ -50,7 +55,13 @@ var (
 		{"haiku 4.5 and later", regexp.MustCompile(`^haiku-(4-([5-9])|[5-9])(-|$)`), haiku45},
 		{"haiku 3.5", regexp.MustCompile(`^3-5-haiku(-|$)`), haiku35},
 		{"sonnet 3.5 and 3.7", regexp.MustCompile(`^3-[57]-sonnet(-|$)`), sonnet3},
+		{"claude 3 sonnet", regexp.MustCompile(`^3-sonnet(-|$)`), sonnet3},
+		{"claude 3 opus", regexp.MustCompile(`^3-opus(-|$)`), opus3},
+		{"claude 3 haiku", regexp.MustCompile(`^3-haiku(-|$)`), haiku3},
 	}
+	// defExact prices models by normalized id, before the families: the fast
+	// modes that have published rates.
+	defExact   = map[string]Price{"opus-4-6-fast": opusFast}
 	dateSuffix = regexp.MustCompile(`-\d{8}$`)
 )
 
@@ -62,7 +73,11 @@ type Table struct {
 
 // Default returns the embedded table of list prices.
 func Default() *Table {
-	return &Table{exact: map[string]Price{}, families: defFamily}
+	exact := make(map[string]Price, len(defExact))
+	for k, v := range defExact {
+		exact[k] = v
+	}
+	return &Table{exact: exact, families: defFamily}
 }
 
 // WithOverrides returns a table where the given model ids (exact, or in the
@@ -81,7 +96,7 @@ func (t *Table) WithOverrides(over map[string]Price) *Table {
 
 // tableVersion changes whenever the embedded prices or family rules change,
 // so that stored costs are recomputed.
-const tableVersion = "2026-11-1"
+const tableVersion = "2026-11-2"
 
 // Fingerprint identifies the prices of the table: equal fingerprints price
 // every reply alike.

@@ -26,9 +26,12 @@ func TestLookupFamilies(t *testing.T) {
 		{"claude-3-5-haiku-20241022", &haiku35},
 		{"claude-3-7-sonnet-20250219", &sonnet3},
 		{"claude-3-5-sonnet-20241022", &sonnet3},
-		{"claude-3-sonnet-20240229", nil},
+		{"claude-3-sonnet-20240229", &sonnet3},
+		{"claude-3-opus-20240229", &opus3},
+		{"claude-3-haiku-20240307", &haiku3},
 		{"claude-mystery-9", nil},
-		{"claude-opus-4-6-fast", nil},
+		{"claude-opus-4-6-fast", &opusFast},
+		{"claude-opus-4-5-fast", nil},
 		{"gpt-5", nil},
 		{"", nil},
 	} {
@@ -78,6 +81,10 @@ func TestCost(t *testing.T) {
 	}
 	if c, _ := tab.Cost("claude-sonnet-4-5", big); math.Abs(c-(0.6+0.0225+100_001*0.6/1e6)) > 1e-9 {
 		t.Errorf("sonnet long context = %v", c)
+	}
+	// Opus 4.6's fast mode: six times the rates, no long-context tier.
+	if c, _ := tab.Cost("claude-opus-4-6-fast", big); math.Abs(c-(3+0.15+100_001*3/1e6)) > 1e-9 {
+		t.Errorf("opus fast = %v", c)
 	}
 	if _, ok := tab.Cost("claude-mystery-9", tok); ok {
 		t.Error("unknown model priced")

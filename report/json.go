@@ -44,7 +44,7 @@ type jsonBreakdown struct {
 	ModelName string `json:"modelName"`
 	jsonTokens
 	Cost     float64 `json:"cost"`
-	Unpriced bool    `json:"unpriced,omitempty"`
+	Unpriced bool    `json:"missingPricing,omitempty"`
 }
 
 type jsonTotals struct {
