@@ -123,7 +123,7 @@ func newProgressBar(w io.Writer, tty bool) *progressBar {
 	return p
 }
 
-func (p *progressBar) update(done, total int64, _ *ingest.Stats) {
+func (p *progressBar) update(done, total int64) {
 	now := time.Now()
 	if now.Sub(p.last) < p.every && (done < total || !p.tty) {
 		return

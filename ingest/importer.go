@@ -17,6 +17,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/claude-insights/insights/pricing"
@@ -57,15 +59,21 @@ type Importer struct {
 	BatchBytes int64
 	// MaxLineBytes is the longest line imported (DefaultMaxLineBytes if 0).
 	MaxLineBytes int
-	// Progress, if set, is called as bytes are read: done of total bytes
-	// that a tree import found new.
-	Progress func(done, total int64, st *Stats)
+	// Workers is how many files a tree import reads and parses at once
+	// (GOMAXPROCS if 0); one writer writes what they read.
+	Workers int
+	// Progress, if set, is called as batches are written: done of total
+	// bytes that a tree import found new. It is called from one goroutine
+	// at a time.
+	Progress func(done, total int64)
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 
-	done, total int64 // progress of the current tree import
+	done  atomic.Int64 // bytes read by the current tree import
+	total int64        // bytes it found new
 	// problems holds the files this importer found unreadable, with why,
 	// so that rescans report each problem once, not every time.
+	mu       sync.Mutex
 	problems map[string]string
 }
 
@@ -202,7 +210,7 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 		}
 	}
 	for _, p := range problems {
-		if err := im.skipFile(ctx, p.Path, p.Err, st); err != nil {
+		if err := im.skipFile(ctx, direct{im}, p.Path, p.Err, st); err != nil {
 			return st, err
 		}
 	}
@@ -214,7 +222,8 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 	for _, f := range tracked {
 		known[f.Path] = f
 	}
-	im.done, im.total = 0, 0
+	im.done.Store(0)
+	im.total = 0
 	for _, path := range files {
 		if fi, err := os.Stat(path); err == nil {
 			if prev, ok := known[path]; !ok || !unchanged(prev, fi) {
@@ -222,14 +231,8 @@ func (im *Importer) ImportTree(ctx context.Context, dir string) (*Stats, error) 
 			}
 		}
 	}
-	for _, path := range files {
-		if err := ctx.Err(); err != nil {
-			return st, err
-		}
-		prev, seen := known[path]
-		if err := im.importFile(ctx, path, prev, seen, st); err != nil {
-			return st, err
-		}
+	if err := im.importAll(ctx, files, known, st); err != nil {
+		return st, err
 	}
 	return st, im.markGone(ctx, dir, files, tracked, st)
 }
@@ -266,32 +269,32 @@ func (im *Importer) ImportFile(ctx context.Context, path string, st *Stats) erro
 	if err != nil {
 		return err
 	}
-	return im.importFile(ctx, path, prev, seen, st)
+	return im.importFile(ctx, direct{im}, path, prev, seen, st)
 }
 
 // importFile imports one file given its state as last stored.
-func (im *Importer) importFile(ctx context.Context, path string, prev store.FileState, seen bool, st *Stats) error {
+func (im *Importer) importFile(ctx context.Context, out sink, path string, prev store.FileState, seen bool, st *Stats) error {
 	st.init()
 	kind := kindOf(path)
 	if kind == kindTodos || kind == kindPlan {
-		return im.importWhole(ctx, path, kind, prev, seen, st)
+		return im.importWhole(ctx, out, path, kind, prev, seen, st)
 	}
-	if _, changed, err := im.changed(ctx, path, prev, seen, st); err != nil || !changed {
+	if _, changed, err := im.changed(ctx, out, path, prev, seen, st); err != nil || !changed {
 		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+		return im.skipFile(ctx, out, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+		return im.skipFile(ctx, out, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	state, reset := resume(f, path, prev, seen, fi)
 	state.ModTime = fi.ModTime().UTC()
 	if _, err := f.Seek(state.Offset, io.SeekStart); err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: seek to %d: %v", ErrUnreadable, state.Offset, err), st)
+		return im.skipFile(ctx, out, path, fmt.Errorf("%w: seek to %d: %v", ErrUnreadable, state.Offset, err), st)
 	}
 	st.FilesRead++
 	if reset {
@@ -300,7 +303,7 @@ func (im *Importer) importFile(ctx context.Context, path string, prev store.File
 			im.Log.Info("file replaced: reading it again from the start", "file", path)
 		}
 	}
-	fr := &fileRead{im: im, f: f, state: state, size: fi.Size(), reset: reset, st: st, kind: kind}
+	fr := &fileRead{im: im, out: out, f: f, state: state, flushed: state.Offset, size: fi.Size(), reset: reset, st: st, kind: kind}
 	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
 }
 
@@ -308,16 +311,16 @@ func (im *Importer) importFile(ctx context.Context, path string, prev store.File
 // read: not when it was deleted since it was listed (a later scan marks it
 // gone) or is exactly as last read. A file that cannot be stat'ed or is not
 // regular is recorded as skipped.
-func (im *Importer) changed(ctx context.Context, path string, prev store.FileState, seen bool, st *Stats) (fs.FileInfo, bool, error) {
+func (im *Importer) changed(ctx context.Context, out sink, path string, prev store.FileState, seen bool, st *Stats) (fs.FileInfo, bool, error) {
 	st.Files++
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+		return nil, false, im.skipFile(ctx, out, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	case !fi.Mode().IsRegular():
-		return nil, false, im.skipFile(ctx, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
+		return nil, false, im.skipFile(ctx, out, path, fmt.Errorf("%w: %s", ErrNotFile, fi.Mode().Type()), st)
 	}
 	return fi, !seen || !unchanged(prev, fi), nil
 }
@@ -360,20 +363,16 @@ func headHash(f *os.File, n int64) string {
 
 // skipFile counts and records a file that could not be read, unless this
 // importer already did so for the same reason.
-func (im *Importer) skipFile(ctx context.Context, path string, err error, st *Stats) error {
+func (im *Importer) skipFile(ctx context.Context, out sink, path string, err error, st *Stats) error {
 	le := LineError{Path: path, Err: err}
-	if im.problems[path] == err.Error() {
+	if !im.problem(path, err.Error()) {
 		return nil
 	}
-	if im.problems == nil {
-		im.problems = map[string]string{}
-	}
-	im.problems[path] = err.Error()
 	st.broken(le)
 	if im.Log != nil {
 		im.Log.Warn("skipped file", "file", path, "err", err)
 	}
-	return im.Store.SkipFile(ctx, store.Skipped{Path: path, Reason: le.Reason(), Detail: detail(err), At: im.now()})
+	return out.skipFile(ctx, store.Skipped{Path: path, Reason: le.Reason(), Detail: detail(err), At: im.now()})
 }
 
 func (im *Importer) now() time.Time {
@@ -394,13 +393,16 @@ func detail(err error) string {
 // fileRead is the import of the new part of one file.
 type fileRead struct {
 	im    *Importer
+	out   sink
 	f     *os.File
 	state store.FileState
-	size  int64 // the file's size when it was opened
-	reset bool  // the first batch says the file is read again from the start
-	st    *Stats
-	b     *batch
-	kind  fileKind // a transcript or the prompt history
+	// flushed is the offset up to which lines were handed to out.
+	flushed int64
+	size    int64 // the file's size when it was opened
+	reset   bool  // the first batch says the file is read again from the start
+	st      *Stats
+	b       *batch
+	kind    fileKind // a transcript or the prompt history
 }
 
 // run consumes complete lines, writing a batch every BatchLines lines (or
@@ -436,7 +438,7 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 		fr.state.Lines++
 		fr.st.Lines++
 		fr.st.Bytes += n
-		im.done += n
+		im.done.Add(n)
 		pending++
 		pendingBytes += n
 		if line == nil {
@@ -468,7 +470,7 @@ func (fr *fileRead) failed(ctx context.Context, err error) error {
 	if ferr := fr.flush(ctx, false); ferr != nil {
 		return ferr
 	}
-	return fr.im.skipFile(ctx, fr.state.Path, fmt.Errorf("%w: at offset %d: %v", ErrUnreadable, fr.state.Offset, unwrapPath(err)), fr.st)
+	return fr.im.skipFile(ctx, fr.out, fr.state.Path, fmt.Errorf("%w: at offset %d: %v", ErrUnreadable, fr.state.Offset, unwrapPath(err)), fr.st)
 }
 
 // finished reports whether a last line without a newline is complete all
@@ -581,14 +583,11 @@ func (fr *fileRead) flush(ctx context.Context, atEnd bool) error {
 	for _, ss := range sb.Sessions {
 		fr.st.sessions[ss.ID] = true
 	}
-	if err := fr.im.Store.Apply(context.WithoutCancel(ctx), sb); err != nil {
+	if err := fr.out.apply(ctx, sb, s.Offset-fr.flushed); err != nil {
 		return err
 	}
+	fr.flushed = s.Offset
 	fr.reset = false
-	delete(fr.im.problems, s.Path)
 	fr.b = newBatch(fr.im.Prices, fr.b.fallback, fr.b.removing)
-	if fr.im.Progress != nil {
-		fr.im.Progress(fr.im.done, max(fr.im.total, fr.im.done), fr.st)
-	}
 	return nil
 }

@@ -106,17 +106,17 @@ func parsePrompt(b []byte) (store.Prompt, error) {
 // importWhole imports a file that is read whole each time it changes: a
 // todo list or a plan. A file that cannot be read or understood is recorded
 // as skipped.
-func (im *Importer) importWhole(ctx context.Context, path string, kind fileKind, prev store.FileState, seen bool, st *Stats) error {
-	fi, changed, err := im.changed(ctx, path, prev, seen, st)
+func (im *Importer) importWhole(ctx context.Context, out sink, path string, kind fileKind, prev store.FileState, seen bool, st *Stats) error {
+	fi, changed, err := im.changed(ctx, out, path, prev, seen, st)
 	if err != nil || !changed {
 		return err
 	}
 	if fi.Size() > maxSideFile {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %d bytes", ErrTooLong, fi.Size()), st)
+		return im.skipFile(ctx, out, path, fmt.Errorf("%w: %d bytes", ErrTooLong, fi.Size()), st)
 	}
 	data, err := readAll(path)
 	if err != nil {
-		return im.skipFile(ctx, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
+		return im.skipFile(ctx, out, path, fmt.Errorf("%w: %v", ErrUnreadable, unwrapPath(err)), st)
 	}
 	b := &store.Batch{}
 	name := filepath.Base(path)
@@ -124,7 +124,7 @@ func (im *Importer) importWhole(ctx context.Context, path string, kind fileKind,
 	case kindTodos:
 		list, err := parseTodos(name, data)
 		if err != nil {
-			return im.skipFile(ctx, path, err, st)
+			return im.skipFile(ctx, out, path, err, st)
 		}
 		b.TodoLists = []store.TodoList{list}
 		st.Types["todos"]++
@@ -139,15 +139,8 @@ func (im *Importer) importWhole(ctx context.Context, path string, kind fileKind,
 		Dev: dev, Inode: ino, ImportedAt: im.now()}
 	st.FilesRead++
 	st.Bytes += int64(len(data))
-	im.done += int64(len(data))
-	if err := im.Store.Apply(context.WithoutCancel(ctx), b); err != nil {
-		return err
-	}
-	delete(im.problems, path)
-	if im.Progress != nil {
-		im.Progress(im.done, max(im.total, im.done), st)
-	}
-	return nil
+	im.done.Add(int64(len(data)))
+	return out.apply(ctx, b, int64(len(data)))
 }
 
 func readAll(path string) ([]byte, error) {

@@ -197,7 +197,7 @@ func (w *watcher) importPaths(ctx context.Context, paths map[string]bool) error 
 				continue // removed again meanwhile
 			}
 			for _, pr := range problems {
-				if err := w.im.skipFile(ctx, pr.Path, pr.Err, st); err != nil {
+				if err := w.im.skipFile(ctx, direct{w.im}, pr.Path, pr.Err, st); err != nil {
 					return err
 				}
 			}

@@ -43,6 +43,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w, err := sql.Open("sqlite3", dsn(path, url.Values{
 		"_txlock":      {"immediate"},
 		"_synchronous": {"NORMAL"},
+		"_cache_size":  {"-16384"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
