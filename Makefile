@@ -5,7 +5,7 @@ STATICCHECK := $(shell go env GOPATH)/bin/staticcheck
 CCUSAGE_VERSION := 20.0.24
 CCUSAGE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/insights-ci/ccusage-$(CCUSAGE_VERSION)
 
-.PHONY: build run test lint ccusage bench clean
+.PHONY: build run test lint ccusage bench bench-peers clean
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
@@ -38,6 +38,10 @@ test: lint ccusage
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# insights against ccusage 20 and 18 on a generated 250 MB tree (see BENCHMARKS.md); SIZE=20MB for a quick look.
+bench-peers:
+	bench/peers.sh $(or $(SIZE),250MB) $(or $(ROUNDS),3)
 
 clean:
 	rm -rf bin

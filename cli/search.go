@@ -74,6 +74,9 @@ func searchCommand() *cli.Command {
 				return err
 			}
 			if c.Bool("json") {
+				if res.Hits == nil {
+					res.Hits = []store.SearchHit{} // "hits": [], not null
+				}
 				enc := json.NewEncoder(c.App.Writer)
 				enc.SetIndent("", "  ")
 				return enc.Encode(res)

@@ -210,6 +210,10 @@ func TestTestdataSearch(t *testing.T) {
 		if len(res.Hits) != 1 || res.Total < 2 {
 			t.Errorf("search --json: %d hits of %d; want 1 of several:\n%s", len(res.Hits), res.Total, js)
 		}
+		none, err := run(t, "--db", db, "search", "--json", "nothingmatchesthis")
+		if err != nil || !strings.Contains(none, `"hits": []`) || !strings.Contains(none, `"total": 0`) {
+			t.Errorf("search --json with no hits: %v\n%s", err, none)
+		}
 		for _, bad := range [][]string{{"search", `"unclosed`}, {"search"}, {"search", "x", "--role", "user"}, {"search", "--limit", "0", "x"}} {
 			if out, err := run(t, append([]string{"--db", db}, bad...)...); err == nil {
 				t.Errorf("%v succeeded:\n%s", bad, out)

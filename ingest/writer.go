@@ -90,7 +90,7 @@ func (im *Importer) workers() int {
 func (im *Importer) importAll(ctx context.Context, files []string, known map[string]store.FileState, st *Stats) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	q := queue{ch: make(chan item, 1)}
+	q := queue{ch: make(chan item, 4)}
 	written := make(chan error, 1)
 	go func() {
 		err := im.write(ctx, q.ch)
