@@ -304,7 +304,10 @@ func (im *Importer) importFile(ctx context.Context, out sink, path string, prev 
 		}
 	}
 	fr := &fileRead{im: im, out: out, f: f, state: state, flushed: state.Offset, size: fi.Size(), reset: reset, st: st, kind: kind}
-	return fr.run(ctx, bufio.NewReaderSize(f, 256<<10))
+	r := readers.Get().(*bufio.Reader)
+	defer readers.Put(r)
+	r.Reset(f)
+	return fr.run(ctx, r)
 }
 
 // changed counts a file looked at and tells whether it has something new to
@@ -390,6 +393,14 @@ func detail(err error) string {
 	return s
 }
 
+// readers are the buffered readers of files, reused from file to file: a
+// tree import opens thousands.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
+// maxKeptLine is the longest line buffer a file's read keeps for the next
+// line; longer lines get a buffer of their own.
+const maxKeptLine = 1 << 20
+
 // fileRead is the import of the new part of one file.
 type fileRead struct {
 	im    *Importer
@@ -426,8 +437,9 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	fallback := strings.TrimSuffix(filepath.Base(fr.state.Path), ".jsonl")
 	fr.b = newBatch(im.Prices, fallback, map[string][]string{})
 	pending, pendingBytes := 0, int64(0)
+	var buf []byte
 	for {
-		line, n, complete, err := readLine(r, limit)
+		line, n, complete, err := readLine(r, limit, buf[:0])
 		if err != nil {
 			return fr.failed(ctx, err)
 		}
@@ -444,7 +456,10 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 		if line == nil {
 			fr.skip(fmt.Errorf("%w: %d bytes", ErrTooLong, n))
 		} else {
-			fr.consume(line)
+			fr.consume(line) // keeps no reference to line's bytes
+			if cap(line) <= maxKeptLine {
+				buf = line
+			}
 		}
 		if pending >= batchLines || pendingBytes >= batchBytes {
 			if err := fr.flush(ctx, false); err != nil {
@@ -483,10 +498,12 @@ func finished(line []byte, n int64) bool {
 	return bytes.IndexByte(line, 0) >= 0 || json.Valid(bytes.TrimPrefix(line, utf8BOM))
 }
 
-// readLine reads one line with its newline. n is the number of bytes it
-// spans; a line longer than limit is discarded and returned as nil. complete
-// is false at the end of the file, where the line has no newline (yet).
-func readLine(r *bufio.Reader, limit int) (line []byte, n int64, complete bool, err error) {
+// readLine reads one line with its newline, appended to buf. n is the
+// number of bytes it spans; a line longer than limit is discarded and
+// returned as nil. complete is false at the end of the file, where the line
+// has no newline (yet).
+func readLine(r *bufio.Reader, limit int, buf []byte) (line []byte, n int64, complete bool, err error) {
+	line = buf
 	tooLong := false
 	for {
 		chunk, err := r.ReadSlice('\n')
