@@ -40,6 +40,29 @@ func BenchmarkApply(b *testing.B) {
 	}
 }
 
+// A new database has 16 KiB pages and WAL journaling.
+func TestNewDatabaseSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "insights.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var size int
+	var journal string
+	if err := conn.QueryRow("PRAGMA page_size").Scan(&size); err != nil || size != 16384 {
+		t.Errorf("page_size = %d, %v; want 16384", size, err)
+	}
+	if err := conn.QueryRow("PRAGMA journal_mode").Scan(&journal); err != nil || journal != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", journal, err)
+	}
+}
+
 func TestReopenKeepsData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "dir", "insights.db")
