@@ -1,6 +1,7 @@
 // Package postgres implements store.Driver on a PostgreSQL database through
-// lib/pq. Every batch is written with a constant number of statements
-// whatever its size: rows travel as arrays and are unpacked with unnest.
+// lib/pq. Every Apply is written with a constant number of statements
+// whatever the number and size of its batches: they are merged into one, and
+// rows travel as arrays unpacked with unnest.
 package postgres
 
 import (
