@@ -19,6 +19,11 @@ import (
 // concurrent batch could otherwise be changing underneath.
 const writeLock = `SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':insights-write'))`
 
+// writeLockLZ4 also has the transaction compress large values (message
+// content, tool results) with lz4 rather than the default pglz: about a
+// quarter of the time of inserting messages, for the same size.
+const writeLockLZ4 = writeLock + `, set_config('default_toast_compression', 'lz4', true)`
+
 const fileColumns = `path, size, "offset", lines, broken, mod_time, dev, inode, head_len, head_hash, imported_at, gone_at`
 
 // FileState returns the import state of one transcript file.
@@ -102,7 +107,7 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 		return fmt.Errorf("begin import of %s: %w", what, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := applyTx(ctx, tx, newGroup(batches)); err != nil {
+	if err := db.applyTx(ctx, tx, newGroup(batches)); err != nil {
 		return fmt.Errorf("import %s: %w", what, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -111,8 +116,12 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 	return nil
 }
 
-func applyTx(ctx context.Context, tx *sql.Tx, g *group) error {
-	if _, err := tx.ExecContext(ctx, writeLock); err != nil {
+func (db *DB) applyTx(ctx context.Context, tx *sql.Tx, g *group) error {
+	lock := writeLock
+	if db.lz4 {
+		lock = writeLockLZ4
+	}
+	if _, err := tx.ExecContext(ctx, lock); err != nil {
 		return fmt.Errorf("lock for writing: %w", err)
 	}
 	b := g.rows
