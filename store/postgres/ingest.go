@@ -349,9 +349,9 @@ func (c *messageColumns) set(i int, m store.Message) {
 
 func (c *messageColumns) args() []any {
 	return []any{pq.Array(c.uuid), pq.Array(c.session), pq.Array(c.seq), pq.Array(c.parent), pq.Array(c.typ),
-		pq.Array(c.role), pq.Array(c.ts), pq.Array(c.text), pq.Array(c.model), pq.Array(c.agent),
-		pq.Array(c.messageID), pq.Array(c.subtype), pq.Array(c.logicalParent), pq.Array(c.content),
-		pq.Array(c.searchText), pq.Array(c.searchDoc), pq.Array(c.prompt), pq.Array(c.sidechain),
+		pq.Array(c.role), pq.Array(c.ts), textArray(c.text), pq.Array(c.model), pq.Array(c.agent),
+		pq.Array(c.messageID), pq.Array(c.subtype), pq.Array(c.logicalParent), textArray(c.content),
+		textArray(c.searchText), textArray(c.searchDoc), pq.Array(c.prompt), pq.Array(c.sidechain),
 		pq.Array(c.meta), pq.Array(c.compact), pq.Array(c.apiError), pq.Array(c.compactTrigger),
 		pq.Array(c.compactPreTokens)}
 }
