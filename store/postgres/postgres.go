@@ -1,6 +1,7 @@
 // Package postgres implements store.Driver on a PostgreSQL database through
-// lib/pq. Every batch is written with a constant number of statements
-// whatever its size: rows travel as arrays and are unpacked with unnest.
+// lib/pq. Every Apply is written with a constant number of statements
+// whatever the number and size of its batches: they are merged into one, and
+// rows travel as arrays unpacked with unnest.
 package postgres
 
 import (
@@ -19,6 +20,9 @@ import (
 // DB is a store.Driver over one PostgreSQL database (its current schema).
 type DB struct {
 	db *sql.DB
+	// lz4 says the server compresses large values with lz4 on request
+	// (PostgreSQL 14 and later, when built with it).
+	lz4 bool
 }
 
 var _ store.Driver = (*DB)(nil)
@@ -58,7 +62,13 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrate %s: %w", Redact(dsn), err)
 	}
-	return &DB{db: db}, nil
+	var lz4 bool
+	const q = `SELECT EXISTS (SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals))`
+	if err := db.QueryRowContext(ctx, q).Scan(&lz4); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("settings of %s: %w", Redact(dsn), err)
+	}
+	return &DB{db: db, lz4: lz4}, nil
 }
 
 // Close closes the connection pool.

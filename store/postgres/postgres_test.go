@@ -321,3 +321,158 @@ func TestCopiesInOneBatchAsOneByOne(t *testing.T) {
 		}
 	}
 }
+
+// The batches of several files applied in one Apply, merged into one set of
+// statements, leave what applying them one by one leaves: copies of messages,
+// replies and tool calls across sessions, a reply streamed over two batches
+// of a file, a file read again from its start (its earlier skipped lines
+// forgotten, those stored before and those of the group's earlier batches),
+// and a whole-file error cleared by the file's next batch.
+func TestGroupAsOneByOne(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2026, 2, 10, 9, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return day.Add(time.Duration(m) * time.Minute) }
+	file := func(path string, lines int64) store.FileState {
+		return store.FileState{Path: path, Size: lines * 100, Offset: lines * 100, Lines: lines, ModTime: at(60),
+			Dev: 1, Inode: uint64(len(path)), HeadLen: 100, HeadHash: "h" + path, ImportedAt: at(61)}
+	}
+	session := func(id string, first, last int) store.Session {
+		return store.Session{ID: id, Project: "/src/" + id, GitBranch: "main", Version: "2.1.38", FirstAt: at(first), LastAt: at(last)}
+	}
+	msg := func(uuid, sid string, seq int64, text string) store.Message {
+		return store.Message{UUID: uuid, SessionID: sid, Seq: seq, Type: "assistant", Role: "assistant", Timestamp: at(int(seq)),
+			Text: text, Search: text + " searched", Model: "claude-opus-4-6", MessageID: "msg_" + uuid,
+			Content: []byte(`[{"type":"text","text":"` + text + `"}]`)}
+	}
+	reply := func(key, sid string, m int, out int64) store.Usage {
+		return store.Usage{Key: key, MessageID: "msg_" + key, RequestID: "req_" + key, SessionID: sid, Model: "claude-opus-4-6",
+			Timestamp: at(m), Tokens: store.Tokens{Input: 3, Output: out, CacheRead: 100}, Cost: float64(out) / 1000, Priced: true}
+	}
+	call := func(id, sid string, m int) (store.ToolUse, store.ToolResult) {
+		return store.ToolUse{ID: id, SessionID: sid, MessageUUID: "m-" + id, Seq: int64(m), Name: "Bash",
+				Input: []byte(`{"command":"git commit"}`), At: at(m)},
+			store.ToolResult{ToolUseID: id, SessionID: sid, MessageUUID: "r-" + id, Text: "done in " + sid, At: at(m + 1),
+				IsError: sid == "s2"}
+	}
+	skip := func(path string, line int64) store.Skipped {
+		return store.Skipped{Path: path, Line: line, Reason: "not JSON", Detail: fmt.Sprint("line ", line), At: at(int(line))}
+	}
+	u1, r1 := call("t1", "s2", 3)
+	u1c, r1c := call("t1", "s1", 3)
+	u2, r2 := call("t2", "s3", 7)
+	before := []*store.Batch{
+		{File: file("/c/c.jsonl", 4), Sessions: []store.Session{session("s3", 5, 6)}, Skipped: []store.Skipped{skip("/c/c.jsonl", 4)}},
+	}
+	group := []*store.Batch{
+		{File: file("/c/a.jsonl", 3), Sessions: []store.Session{session("s2", 1, 3)},
+			Messages: []store.Message{msg("m1", "s2", 1, "one"), msg("m2", "s2", 2, "two")},
+			Usage:    []store.Usage{reply("r1", "s2", 2, 5)}, ToolUses: []store.ToolUse{u1},
+			Skipped: []store.Skipped{skip("/c/a.jsonl", 3)}},
+		{File: file("/c/c.jsonl", 6), Sessions: []store.Session{session("s3", 5, 8)},
+			Messages: []store.Message{msg("m5", "s3", 5, "five")}, ToolUses: []store.ToolUse{u2},
+			Skipped: []store.Skipped{skip("/c/c.jsonl", 5), skip("/c/c.jsonl", 6)}},
+		{File: file("/c/b.jsonl", 4), Sessions: []store.Session{session("s1", 0, 4)}, // s2 resumed: copies
+			Messages:    []store.Message{msg("m1", "s1", 1, "one again"), msg("m2", "s1", 2, "two again"), msg("m6", "s1", 4, "six")},
+			Usage:       []store.Usage{reply("r1", "s1", 2, 40), reply("r2", "s1", 4, 7)},
+			ToolUses:    []store.ToolUse{u1c},
+			ToolResults: []store.ToolResult{r1c},
+			FileChanges: []store.FileChange{{ToolUseID: "t1", SessionID: "s1", Path: "/src/x.go", Operation: store.OpEdit, Added: 2, At: at(3)}},
+			Commits:     []store.Commit{{ToolUseID: "t1", SessionID: "s1", Hash: "abc1234", Branch: "main", Subject: "from s1", At: at(3)}}},
+		{File: file("/c/a.jsonl", 6), Sessions: []store.Session{session("s2", 3, 6)}, // a read further
+			Messages:    []store.Message{msg("m3", "s2", 5, "three")},
+			Usage:       []store.Usage{reply("r1", "s2", 3, 40), reply("r3", "s2", 5, 9)},
+			ToolResults: []store.ToolResult{r1},
+			FileChanges: []store.FileChange{{ToolUseID: "t1", SessionID: "s2", Path: "/src/x.go", Operation: store.OpEdit, Added: 3, At: at(3)}},
+			Commits:     []store.Commit{{ToolUseID: "t1", SessionID: "s2", Hash: "abc1234", Branch: "main", Subject: "from s2", At: at(3)}},
+			Subagents:   []store.Subagent{{SessionID: "s2", AgentID: "ag1", ToolUseID: "t1"}},
+			Summaries:   []store.Summary{{LeafUUID: "m3", Text: "Three things"}},
+			Tags:        []store.Tag{{SessionID: "s2", Tag: "tool:Bash"}},
+			Skipped:     []store.Skipped{skip("/c/a.jsonl", 5)}},
+		{File: file("/c/d.jsonl", 1), Sessions: []store.Session{session("s4", 9, 9)},
+			Usage: []store.Usage{reply("r4", "s4", 9, 1)}},
+		{File: file("/c/c.jsonl", 2), Reset: true, Sessions: []store.Session{session("s3", 5, 7)}, // replaced: read again
+			Messages:    []store.Message{msg("m5", "s3", 5, "five, replaced")},
+			ToolResults: []store.ToolResult{r2},
+			Usage:       []store.Usage{reply("r5", "s3", 7, 11)},
+			Skipped:     []store.Skipped{skip("/c/c.jsonl", 2)}},
+		{File: file("/c/a.jsonl", 7), Usage: []store.Usage{reply("r3", "s2", 6, 9)}},
+	}
+	read := func(db store.Driver) string {
+		var b strings.Builder
+		st, err := db.Status(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Size = 0
+		fmt.Fprintf(&b, "status %+v\n", st)
+		files, err := db.Files(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "files %+v\n", files)
+		for _, q := range []store.UsageQuery{{}, {BySession: true}} {
+			us, err := db.UsageSums(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "usage %+v\n", us)
+		}
+		for _, id := range []string{"s1", "s2", "s3", "s4"} {
+			for _, r := range []func() (any, error){
+				func() (any, error) { return db.Session(ctx, id) },
+				func() (any, error) { return db.Messages(ctx, id) },
+				func() (any, error) {
+					cs, err := db.ToolCalls(ctx, id)
+					var out []string // the results, not their addresses
+					for _, c := range cs {
+						out = append(out, fmt.Sprintf("%+v %+v", c.ToolUse, c.Result))
+					}
+					return out, err
+				},
+				func() (any, error) { return db.FileChanges(ctx, id) },
+				func() (any, error) { return db.Commits(ctx, id) },
+				func() (any, error) { return db.Subagents(ctx, id) },
+				func() (any, error) { return db.Tags(ctx, id) },
+				func() (any, error) { return db.Replies(ctx, id) },
+			} {
+				v, err := r()
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "%s %+v\n", id, v)
+			}
+		}
+		return b.String()
+	}
+
+	apart, together := open(t), open(t)
+	for _, db := range []store.Driver{apart, together} {
+		for _, b := range before {
+			if err := db.Apply(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.SkipFile(ctx, store.Skipped{Path: "/c/d.jsonl", Reason: "unreadable", At: at(0)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, b := range group {
+		if err := apart.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := together.Apply(ctx, group...); err != nil {
+		t.Fatal(err)
+	}
+	want, got := read(apart), read(together)
+	if got != want {
+		t.Errorf("one Apply gives\n%s\none Apply each gives\n%s", got, want)
+	}
+	// The case is only worth its name if each rule was at work.
+	for _, s := range []string{"Skipped:3 ", "Line:2 ", "Line:3 ", "Line:5 ", "Text:one again", "Text:five, replaced",
+		"Output:40", "Subject:from s1", "Title:Three things", "Text:done in s1", "Lines:7 "} {
+		if !strings.Contains(want, s) {
+			t.Errorf("one Apply each gives\n%s\nwhich lacks %q", want, s)
+		}
+	}
+}

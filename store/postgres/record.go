@@ -110,9 +110,9 @@ func (c *toolCallColumns) set(i int, id string, call toolCall) {
 
 func (c *toolCallColumns) args() []any {
 	return []any{pq.Array(c.id), pq.Array(c.hasUse), pq.Array(c.useSession), pq.Array(c.messageUUID),
-		pq.Array(c.messageID), pq.Array(c.agent), pq.Array(c.seq), pq.Array(c.name), pq.Array(c.input),
+		pq.Array(c.messageID), pq.Array(c.agent), pq.Array(c.seq), pq.Array(c.name), textArray(c.input),
 		pq.Array(c.startedAt), pq.Array(c.hasResult), pq.Array(c.resultSession), pq.Array(c.resultUUID),
-		pq.Array(c.result), pq.Array(c.resultJSON), pq.Array(c.isError), pq.Array(c.interrupted),
+		textArray(c.result), textArray(c.resultJSON), pq.Array(c.isError), pq.Array(c.interrupted),
 		pq.Array(c.finishedAt)}
 }
 
