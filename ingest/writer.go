@@ -15,8 +15,8 @@ import (
 // Writing is separate from reading: a tree import reads and parses files on
 // every core and hands their batches to one writer, which writes them in
 // groups of several files per transaction (a transaction per small file
-// would spend most of the import committing). A single file's import
-// writes each batch at once.
+// would spend most of the import committing) while it gathers the next
+// group. A single file's import writes each batch at once.
 
 // A sink takes what reading a file produced, in the order it was read.
 type sink interface {
@@ -44,7 +44,7 @@ func (d direct) skipFile(ctx context.Context, sk store.Skipped) error {
 // Limits of one group of batches written together: the writer also writes
 // what it holds when nothing new came for groupWait.
 const (
-	groupBytes   = 8 << 20
+	groupBytes   = 4 << 20
 	groupBatches = 256
 	groupWait    = 100 * time.Millisecond
 )
@@ -92,13 +92,7 @@ func (im *Importer) importAll(ctx context.Context, files []string, known map[str
 	defer cancel(nil)
 	q := queue{ch: make(chan item, 4)}
 	written := make(chan error, 1)
-	go func() {
-		err := im.write(ctx, q.ch)
-		if err != nil {
-			cancel(err)
-		}
-		written <- err
-	}()
+	go func() { written <- im.write(ctx, cancel, q.ch) }()
 	paths := make(chan string)
 	n := im.workers()
 	stats := make([]*Stats, n)
@@ -142,28 +136,61 @@ feed:
 	return ctx.Err()
 }
 
-// write writes the items of ch in groups until ch is closed. When ctx is
-// cancelled it stops between transactions and drops what it holds: those
-// files were not recorded as read that far, so the next import reads them
-// again.
-func (im *Importer) write(ctx context.Context, ch <-chan item) error {
+// step is what the applier does next: write a group of batches, or record
+// a file as skipped (after the batches before it).
+type step struct {
+	group []*store.Batch
+	skip  *store.Skipped
+}
+
+// write writes the items of ch in groups until ch is closed: one goroutine
+// gathers the next group while another writes the last, so that reading
+// goes on while the database works. On an error it cancels the import.
+// When ctx is cancelled it stops between transactions and drops what it
+// holds: those files were not recorded as read that far, so the next
+// import reads them again.
+func (im *Importer) write(ctx context.Context, cancel context.CancelCauseFunc, ch <-chan item) error {
+	steps := make(chan step, 1)
+	applied := make(chan error, 1)
+	go func() {
+		var err error
+		for s := range steps {
+			if err == nil && ctx.Err() == nil {
+				if err = im.applyStep(ctx, s); err != nil {
+					cancel(err)
+				}
+			}
+		}
+		applied <- err
+	}()
+	im.gather(ch, steps)
+	close(steps)
+	return <-applied
+}
+
+func (im *Importer) applyStep(ctx context.Context, s step) error {
+	if s.skip != nil {
+		return im.Store.SkipFile(ctx, *s.skip)
+	}
+	if err := im.Store.Apply(context.WithoutCancel(ctx), s.group...); err != nil {
+		return err
+	}
+	for _, b := range s.group {
+		im.written(b.File.Path)
+	}
+	return nil
+}
+
+// gather groups the items of ch into steps, up to groupBytes of lines or
+// groupBatches batches, or what came within groupWait.
+func (im *Importer) gather(ch <-chan item, steps chan<- step) {
 	var group []*store.Batch
 	var size int64
-	flush := func() error {
-		if len(group) == 0 {
-			return nil
+	send := func() {
+		if len(group) > 0 {
+			steps <- step{group: group}
+			group, size = nil, 0
 		}
-		if err := ctx.Err(); err != nil {
-			return nil // cancelled: the workers return the reason
-		}
-		if err := im.Store.Apply(context.WithoutCancel(ctx), group...); err != nil {
-			return err
-		}
-		for _, b := range group {
-			im.written(b.File.Path)
-		}
-		group, size = group[:0], 0
-		return nil
 	}
 	timer := time.NewTimer(groupWait)
 	defer timer.Stop()
@@ -173,22 +200,17 @@ func (im *Importer) write(ctx context.Context, ch <-chan item) error {
 		select {
 		case it, ok = <-ch:
 		case <-timer.C:
-			if err := flush(); err != nil {
-				return err
-			}
+			send()
 			timer.Reset(groupWait)
 			continue
 		}
-		if !ok {
-			return flush()
-		}
-		if it.skip != nil {
-			if err := flush(); err != nil {
-				return err
-			}
-			if err := im.Store.SkipFile(ctx, *it.skip); err != nil {
-				return err
-			}
+		switch {
+		case !ok:
+			send()
+			return
+		case it.skip != nil:
+			send()
+			steps <- step{skip: it.skip}
 			continue
 		}
 		if len(group) == 0 {
@@ -197,9 +219,7 @@ func (im *Importer) write(ctx context.Context, ch <-chan item) error {
 		group = append(group, it.batch)
 		size += it.n
 		if size >= groupBytes || len(group) >= groupBatches {
-			if err := flush(); err != nil {
-				return err
-			}
+			send()
 		}
 	}
 }
