@@ -50,7 +50,8 @@ for r in $(seq "$rounds"); do
 done
 quick "insights import (unchanged)" bin/insights --db "$db" import "$tree"
 quick "insights usage daily --json" bin/insights --db "$db" usage daily --json
-session=$(ls "$tree"/projects/*/*.jsonl | head -1)
+transcripts=("$tree"/projects/*/*.jsonl)
+session=${transcripts[0]}
 sid=$(basename "$session" .jsonl)
 echo "{\"session_id\":\"$sid\",\"model\":{\"id\":\"claude-opus-4-6\",\"display_name\":\"Opus\"}}" >"$work/statusline.json"
 quick "insights statusline" sh -c "bin/insights --db '$db' statusline <'$work/statusline.json'"
