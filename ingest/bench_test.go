@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -185,5 +186,38 @@ func BenchmarkImportGenerated(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// BenchmarkParse parses every line of a generated tree (20 MB, seed 1) once
+// per iteration: the readers' share of an import, without the database.
+func BenchmarkParse(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := synth.Generate(dir, synth.Options{Size: 20e6, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	files, _, err := ingest.Transcripts(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	var size int64
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size += int64(len(data))
+		lines = append(lines, bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))...)
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, l := range lines {
+			if _, err := ingest.Parse(l); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

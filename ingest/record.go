@@ -138,8 +138,23 @@ func Reason(err error) string {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// line mirrors the JSON of a transcript line; only the fields we use.
+// line mirrors the JSON of a transcript line; only the fields we use. The
+// API message is decoded in the same pass as the line, so that its bytes are
+// scanned once (it is most of a long line).
 type line struct {
+	lineFields
+	Message *apiMessage `json:"message"`
+}
+
+// lineAnyMessage reads a line whose message is not an API message: a record
+// of another type may carry a "message" of its own shape.
+type lineAnyMessage struct {
+	lineFields
+	Message json.RawMessage `json:"message"`
+}
+
+// lineFields are the fields of a transcript line but its message.
+type lineFields struct {
 	Type             string          `json:"type"`
 	UUID             string          `json:"uuid"`
 	ParentUUID       *string         `json:"parentUuid"`
@@ -157,7 +172,6 @@ type line struct {
 	Subtype          string          `json:"subtype"`
 	Content          json.RawMessage `json:"content"`
 	RequestID        string          `json:"requestId"`
-	Message          json.RawMessage `json:"message"`
 	Summary          string          `json:"summary"`
 	LeafUUID         string          `json:"leafUuid"`
 	LogicalParent    string          `json:"logicalParentUuid"`
@@ -217,12 +231,8 @@ func Parse(b []byte) (*Record, error) {
 		return nil, ErrNotJSON
 	}
 	var l line
-	if err := json.Unmarshal(b, &l); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%w: %s is %s, want %s", ErrBadField, fieldName(te), te.Value, te.Type)
-		}
-		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	if err := decodeLine(b, &l); err != nil {
+		return nil, err
 	}
 	if l.Type == "" {
 		return nil, ErrNoType
@@ -302,25 +312,20 @@ func fromLine(l *line) (*Record, error) {
 	}
 	switch l.Type {
 	case TypeUser, TypeAssistant:
-		if len(l.Message) == 0 || string(l.Message) == "null" {
+		m := l.Message
+		if m == nil {
 			return nil, fmt.Errorf("%w: message", ErrMissingField)
 		}
-		m, err := decodeMessage(l.Message)
-		if err != nil {
-			return nil, err
-		}
-		if m != nil {
-			r.Role = m.Role
-			r.Model = m.Model
-			r.MessageID = m.ID
-			c := parseContent(m.Content)
-			r.Text, r.ToolUses, r.ToolResults = c.text, c.uses, c.results
-			r.Content = cleanJSON(m.Content)
-			r.IsPrompt = l.Type == TypeUser && !l.IsMeta && !l.IsCompactSummary && !l.IsSidechain && len(c.results) == 0 &&
-				isTyped(c.text)
-			if m.Usage != nil && l.Type == TypeAssistant {
-				r.Usage = m.Usage.normalize()
-			}
+		r.Role = m.Role
+		r.Model = m.Model
+		r.MessageID = m.ID
+		c := parseContent(m.Content)
+		r.Text, r.ToolUses, r.ToolResults = c.text, c.uses, c.results
+		r.Content = cleanJSON(m.Content)
+		r.IsPrompt = l.Type == TypeUser && !l.IsMeta && !l.IsCompactSummary && !l.IsSidechain && len(c.results) == 0 &&
+			isTyped(c.text)
+		if m.Usage != nil && l.Type == TypeAssistant {
+			r.Usage = m.Usage.normalize()
 		}
 		if r.Role == "" {
 			r.Role = l.Type
@@ -348,7 +353,7 @@ func fromLine(l *line) (*Record, error) {
 // because its replies belong to the session of the record that carries them.
 func nestedRecord(outer *line, d *progressData) *Record {
 	var in line
-	if err := json.Unmarshal(d.Message, &in); err != nil || in.Type == "" {
+	if err := decodeLine(d.Message, &in); err != nil || in.Type == "" {
 		return nil
 	}
 	in.SessionID = outer.SessionID
@@ -375,24 +380,27 @@ func nestedRecord(outer *line, d *progressData) *Record {
 	return r
 }
 
-// decodeMessage decodes the API message of a user or assistant line; nil when
-// the line has none.
-func decodeMessage(raw json.RawMessage) (*apiMessage, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	if raw[0] != '{' {
-		return nil, fmt.Errorf("%w: message is not an object", ErrBadField)
-	}
-	var m apiMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, fmt.Errorf("%w: message.%s is %s, want %s", ErrBadField, fieldName(te), te.Value, te.Type)
+// decodeLine decodes a transcript line. A message that is not an API
+// message is an error on user and assistant lines, and ignored on others.
+func decodeLine(b []byte, l *line) error {
+	err := json.Unmarshal(b, l)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &te):
+		return fmt.Errorf("%w: %v", ErrNotJSON, err)
+	case te.Field == "message" || strings.HasPrefix(te.Field, "message."):
+		var other lineAnyMessage
+		if json.Unmarshal(b, &other) == nil && other.Type != TypeUser && other.Type != TypeAssistant {
+			*l = line{lineFields: other.lineFields}
+			return nil
 		}
-		return nil, fmt.Errorf("%w: message: %v", ErrNotJSON, err)
+		if te.Field == "message" {
+			return fmt.Errorf("%w: message is not an object", ErrBadField)
+		}
 	}
-	return &m, nil
+	return fmt.Errorf("%w: %s is %s, want %s", ErrBadField, fieldName(te), te.Value, te.Type)
 }
 
 func (u *apiUsage) normalize() *Usage {

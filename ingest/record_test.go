@@ -83,6 +83,32 @@ func TestParseBOMAndUnknownType(t *testing.T) {
 	}
 }
 
+// A message of another shape is an error on user and assistant lines, and
+// ignored on records of other types.
+func TestParseMessageShapes(t *testing.T) {
+	for _, tc := range []struct {
+		line, want string // want: the error's text, or "" for success
+	}{
+		{`{"type":"queue-operation","message":"a note"}`, ""},
+		{`{"type":"system","subtype":"x","message":{"usage":"none"},"content":"hi"}`, ""},
+		{`{"type":"user","message":"a note"}`, "message is not an object"},
+		{`{"type":"user","message":["a"]}`, "message is not an object"},
+		{`{"type":"assistant","message":{"usage":{"input_tokens":"many"}}}`, "message.usage.input_tokens is string"},
+		{`{"type":"assistant","message":{"model":7}}`, "message.model is number"},
+		{`{"type":"user","uuid":7,"message":"a note"}`, "uuid is number"},
+	} {
+		r, err := Parse([]byte(tc.line))
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("Parse(%s): %v", tc.line, err)
+		case tc.want == "" && r.Type == "":
+			t.Errorf("Parse(%s) lost the type", tc.line)
+		case tc.want != "" && (!errors.Is(err, ErrBadField) || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("Parse(%s) = %v, want ErrBadField saying %q", tc.line, err, tc.want)
+		}
+	}
+}
+
 func TestParseAgentProgressCarriesSubagentReply(t *testing.T) {
 	line := `{"type":"progress","sessionId":"parent","timestamp":"2026-02-10T21:58:17.857Z","cwd":"/p",` +
 		`"data":{"type":"agent_progress","agentId":"afb","message":{"type":"assistant","timestamp":"2026-02-10T21:58:17.856Z",` +
