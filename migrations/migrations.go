@@ -4,10 +4,13 @@ package migrations
 
 import (
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strconv"
 	"strings"
+
+	"github.com/golang-migrate/migrate/v4/database"
 )
 
 // SQLite holds the migrations of the SQLite schema, in sqlite/. Landed
@@ -60,6 +63,20 @@ func Name(fsys fs.FS, dir string, version uint) string {
 // the database said, and how to recover. Each migration runs in one
 // transaction, so a failed one left nothing behind.
 func Failed(fsys fs.FS, dir string, version uint, err error) error {
-	return fmt.Errorf("migration %s failed, and nothing of it was applied (the database stays at version %d): %w; "+
-		"fix the cause and start insights again, which retries it", Name(fsys, dir, version), version-1, err)
+	// The driver's error quotes the whole migration; what the database said
+	// is enough, with the line.
+	var de *database.Error
+	if errors.As(err, &de) && de.OrigErr != nil {
+		err = de.OrigErr
+		if de.Line > 0 {
+			err = fmt.Errorf("%w (line %d of the migration)", de.OrigErr, de.Line)
+		}
+	}
+	hint := "fix the cause and start insights again, which retries it"
+	if strings.Contains(err.Error(), "no such module: fts5") {
+		hint = "this insights was built without SQLite's full-text search: build it with `make build` " +
+			"(or `go build -tags sqlite_fts5`)"
+	}
+	return fmt.Errorf("migration %s failed, and nothing of it was applied (the database stays at version %d): %w; %s",
+		Name(fsys, dir, version), version-1, err, hint)
 }
