@@ -41,10 +41,8 @@ func benchCommand() *cli.Command {
 
 func benchGen(c *cli.Context) error {
 	if c.NArg() != 1 {
-		for _, a := range c.Args().Slice() {
-			if strings.HasPrefix(a, "-") {
-				return fmt.Errorf("bench gen takes one directory, got %q: flags go before DIR", c.Args().Slice())
-			}
+		if args := c.Args().Slice(); len(args) > 1 && strings.HasPrefix(args[1], "-") {
+			return fmt.Errorf("flags go before DIR: insights bench gen %s %s", strings.Join(args[1:], " "), args[0])
 		}
 		return fmt.Errorf("bench gen takes one directory, got %d arguments", c.NArg())
 	}
