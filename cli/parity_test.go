@@ -37,10 +37,11 @@ var parityRules = []struct{ name, rule string }{
 	{"compact-json", "ccusage skips a line carrying usage unless it holds the literal \"usage\":{ (JSON written with spaces, as in hand-made files)"},
 	{"bom", "ccusage skips the first line of a file that starts with a UTF-8 byte-order mark"},
 	{"synthetic", "ccusage adds the tokens of model \"<synthetic>\" lines (made up by Claude Code, never billed) to its rows and totals, at no cost, and leaves them out of modelBreakdowns"},
-	{"session-agent-progress", "ccusage's session report leaves out the subagent replies carried by agent_progress records (its daily and monthly reports count them)"},
+	{"session-agent-progress", "ccusage's session and blocks reports leave out the subagent replies carried by agent_progress records (its daily and monthly reports count them)"},
 	{"session-key", "ccusage names a session by its file (the file name, or for subagent files the folder above subagents/ or the workflow folder), insights by the records' sessionId"},
 	{"long-context", "ccusage prices only the part of each token field above 200k at the long-context rate (and has no such rate for Sonnet 4.6); insights prices the whole request at it once the prompt exceeds 200k"},
 	{"empty-rows", "ccusage shows no row for a period or session whose tokens are all zero"},
+	{"copies-without-request-id", "ccusage's blocks report counts every copy of a reply line that has no requestId (a resumed session repeats it in its own file) as an entry; insights keeps one per uuid"},
 }
 
 func ruleText(t *testing.T, name string) string {
@@ -86,6 +87,7 @@ func TestParityCcusage(t *testing.T) {
 			for _, p := range []report.Period{report.Daily, report.Monthly, report.Session} {
 				t.Run(string(p), func(t *testing.T) { parityCheck(t, bin, dir, p) })
 			}
+			t.Run("blocks", func(t *testing.T) { parityBlocks(t, bin, dir) })
 		})
 	}
 }
@@ -191,6 +193,130 @@ func parityCheck(t *testing.T, bin, dir string, p report.Period) {
 	}
 }
 
+// parityBlocks compares `usage blocks --json` with ccusage's `blocks --json`:
+// every window and gap by id, with its span, replies, tokens, models and
+// cost, after the named rules.
+func parityBlocks(t *testing.T, bin, dir string) {
+	view, effects := ccusageView(t, dir, true)
+	for _, name := range sortedKeys(effects) {
+		if name != "session-key" { // blocks do not name sessions
+			t.Logf("rule %s: %d lines: %s", name, effects[name], ruleText(t, name))
+		}
+	}
+	var theirs, ours struct{ Blocks []parityBlock }
+	if err := json.Unmarshal([]byte(runCcusage(t, bin, dir, "blocks")), &theirs); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(t.TempDir(), "insights.db")
+	if _, err := run(t, "--db", db, "import", view); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--db", db, "usage", "blocks", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &ours); err != nil {
+		t.Fatalf("%v\n%s", err, firstLines(out, 20))
+	}
+	delta := blockCostDelta(t, db, ours.Blocks)
+	byID := map[string]parityBlock{}
+	for _, b := range theirs.Blocks {
+		byID[b.ID] = b
+	}
+	for _, b := range ours.Blocks {
+		c, ok := byID[b.ID]
+		if !ok {
+			t.Errorf("block %s: in insights, not in ccusage", b.ID)
+			continue
+		}
+		delete(byID, b.ID)
+		if got, want := b.facts(), c.facts(); got != want {
+			t.Errorf("block %s: insights %+v\nccusage %+v", b.ID, got, want)
+		}
+		if math.Abs(b.CostUSD-delta[b.ID]-c.CostUSD) >= 0.005 {
+			t.Errorf("block %s: insights $%.4f (long-context adjustment $%.4f), ccusage $%.4f", b.ID, b.CostUSD, delta[b.ID], c.CostUSD)
+		}
+	}
+	for id := range byID {
+		t.Errorf("block %s: in ccusage, not in insights", id)
+	}
+	if len(ours.Blocks) == 0 {
+		t.Error("no blocks")
+	}
+}
+
+// parityBlock is the part of a block of `blocks --json` compared.
+type parityBlock struct {
+	ID            string  `json:"id"`
+	StartTime     string  `json:"startTime"`
+	EndTime       string  `json:"endTime"`
+	ActualEndTime *string `json:"actualEndTime"`
+	IsGap         bool    `json:"isGap"`
+	Entries       int64   `json:"entries"`
+	TokenCounts   struct {
+		InputTokens              int64 `json:"inputTokens"`
+		OutputTokens             int64 `json:"outputTokens"`
+		CacheCreationInputTokens int64 `json:"cacheCreationInputTokens"`
+		CacheReadInputTokens     int64 `json:"cacheReadInputTokens"`
+	} `json:"tokenCounts"`
+	TotalTokens int64    `json:"totalTokens"`
+	CostUSD     float64  `json:"costUSD"`
+	Models      []string `json:"models"`
+}
+
+// facts are a block's compared values but its cost, models sorted, the
+// synthetic model left out (the synthetic rule).
+func (b parityBlock) facts() string {
+	var models []string
+	for _, m := range b.Models {
+		if m != paritySynthetic && m != "<synthetic>" {
+			models = append(models, m)
+		}
+	}
+	sort.Strings(models)
+	end := ""
+	if b.ActualEndTime != nil {
+		end = *b.ActualEndTime
+	}
+	return fmt.Sprintf("%s..%s (last %s) gap=%v entries=%d tokens=%+v total=%d models=%v",
+		b.StartTime, b.EndTime, end, b.IsGap, b.Entries, b.TokenCounts, b.TotalTokens, models)
+}
+
+// blockCostDelta is, per block, how much more insights charges than ccusage
+// by the long-context rule.
+func blockCostDelta(t *testing.T, path string, blocks []parityBlock) map[string]float64 {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	prices := pricing.Default()
+	delta := map[string]float64{}
+	for _, b := range blocks {
+		if b.IsGap {
+			continue
+		}
+		start, err1 := time.Parse(time.RFC3339Nano, b.StartTime)
+		end, err2 := time.Parse(time.RFC3339Nano, b.EndTime)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("block %s: times %q..%q", b.ID, b.StartTime, b.EndTime)
+		}
+		replies, err := db.RepliesBetween(ctx, start, end, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range replies {
+			price, ok := prices.Lookup(u.Model)
+			if ok && u.Priced && price.LongContext != nil && u.Input+u.CacheWrite()+u.CacheRead > pricing.LongContextThreshold {
+				delta[b.ID] += u.Cost - tieredCost(u.Model, price, u.Tokens)
+			}
+		}
+	}
+	return delta
+}
+
 // ccusageBinary finds ccusage's native binary: $INSIGHTS_CCUSAGE, else where
 // .ci/run installs it. Without it the test skips, or fails under CI=true.
 func ccusageBinary(t *testing.T) string {
@@ -253,6 +379,7 @@ func ccusageView(t *testing.T, dir string, session bool) (string, map[string]int
 	t.Helper()
 	view := t.TempDir()
 	effects := map[string]int{}
+	copies := map[string]int{} // uuids of reply lines without requestId, and how often seen
 	projects := filepath.Join(dir, "projects")
 	err := filepath.WalkDir(projects, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".jsonl") {
@@ -281,6 +408,13 @@ func ccusageView(t *testing.T, dir string, session bool) (string, map[string]int
 				effects["synthetic"]++
 				line = bytes.ReplaceAll(line, []byte(`"model":"<synthetic>"`), []byte(`"model":"`+paritySynthetic+`"`))
 			}
+			if uuid, ok := replyWithoutRequestID(line); ok {
+				if n := copies[uuid]; n > 0 {
+					effects["copies-without-request-id"]++
+					line = bytes.Replace(line, []byte(`"uuid":"`+uuid+`"`), []byte(fmt.Sprintf(`"uuid":"%s-copy%d"`, uuid, n)), 1)
+				}
+				copies[uuid]++
+			}
 			if session {
 				if isAgentProgress(line) {
 					effects["session-agent-progress"]++
@@ -303,6 +437,22 @@ func ccusageView(t *testing.T, dir string, session bool) (string, map[string]int
 		t.Fatal(err)
 	}
 	return view, effects
+}
+
+// replyWithoutRequestID tells whether a line is an assistant line with usage
+// and no requestId, and its uuid.
+func replyWithoutRequestID(line []byte) (string, bool) {
+	if !bytes.Contains(line, []byte(`"usage"`)) || bytes.Contains(line, []byte(`"requestId"`)) {
+		return "", false
+	}
+	var r struct {
+		Type string `json:"type"`
+		UUID string `json:"uuid"`
+	}
+	if json.Unmarshal(line, &r) != nil || r.Type != "assistant" || r.UUID == "" {
+		return "", false
+	}
+	return r.UUID, true
 }
 
 func isAgentProgress(line []byte) bool {

@@ -125,10 +125,7 @@ func (g *generator) count(model string, at time.Time, u usage) {
 // emit appends one record to f, and, in Broken mode, now and then a line
 // a reader must skip before it.
 func (g *generator) emit(f *file, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("marshal %T: %v", v, err)) // only our own types are marshaled
-	}
+	b := marshal(v)
 	if g.opt.Broken && g.chance(0.004) {
 		g.brokenLine(f, b)
 	}
@@ -139,6 +136,18 @@ func (g *generator) emit(f *file, v any) {
 	f.buf.Write(b)
 	f.buf.WriteByte('\n')
 	g.exp.Lines++
+}
+
+// marshal encodes v as Claude Code does: without escaping <, > and & (Go
+// escapes them for HTML by default; JavaScript's JSON.stringify does not).
+func marshal(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("marshal %T: %v", v, err)) // only our own types are marshaled
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 func (g *generator) brokenLine(f *file, valid []byte) {

@@ -2,7 +2,6 @@ package synth
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -93,7 +92,7 @@ func (g *generator) session() error {
 		g.emit(s.main, summaryRec{Type: "summary", Summary: g.sentence(5), LeafUUID: s.last})
 	}
 	if len(s.todos) > 0 {
-		b, _ := json.Marshal(s.todos)
+		b := marshal(s.todos)
 		g.exp.Features[FeatureTodoLists]++
 		if err := g.write(filepath.Join(g.dir, "todos", s.id+"-agent-"+s.id+".json"), b); err != nil {
 			return err
@@ -175,7 +174,7 @@ func (s *session) turn(i int) {
 	}
 	s.add(r)
 	g.exp.Features[FeatureHistoryPrompts]++
-	line, _ := json.Marshal(historyLine{Display: prompt, PastedContents: map[string]any{},
+	line := marshal(historyLine{Display: prompt, PastedContents: map[string]any{},
 		Timestamp: s.t.UnixMilli(), Project: s.cwd, SessionID: s.id})
 	g.history.Write(append(line, '\n'))
 
