@@ -119,7 +119,7 @@ func (g *generator) count(model string, at time.Time, u usage) {
 	t.add(u)
 	day[model] = t
 	g.exp.Totals.add(u)
-	g.exp.Features[FeatureBillingDistinct]++
+	g.exp.Features[FeatureDistinctReplies]++
 }
 
 // emit appends one record to f, and, in Broken mode, now and then a line

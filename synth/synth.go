@@ -106,7 +106,7 @@ const (
 	FeatureHistoryPrompts  = "history_prompts"       // lines of history.jsonl
 	FeatureTodoLists       = "todo_lists"            // todos/*.json files
 	FeaturePlans           = "plans"                 // plans/*.md files
-	FeatureBillingDistinct = "distinct_replies"      // billed replies, each counted once
+	FeatureDistinctReplies = "distinct_replies"      // billed replies, each counted once
 )
 
 // Generate writes a Claude Code directory under dir (projects/, history.jsonl,

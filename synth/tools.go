@@ -129,7 +129,7 @@ func (s *session) result(call *toolUseBlock) {
 func (s *session) subagent(call *toolUseBlock) (string, any) {
 	g := s.g
 	g.exp.Features[FeatureSubagent]++
-	agentID := fmt.Sprintf("%x", g.rng.Uint64())[:8]
+	agentID := fmt.Sprintf("%08x", g.rng.Uint32())
 	var f *file
 	if g.chance(0.75) {
 		f = &file{path: filepath.Join(filepath.Dir(s.main.path), s.id, "subagents", "agent-"+agentID+".jsonl")}
