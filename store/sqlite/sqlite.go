@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite3"
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -110,6 +111,12 @@ func migrateUp(path string) error {
 	if err := migrateFile(tmp, "DELETE"); err != nil {
 		return err
 	}
+	// WAL from the start: otherwise the first processes to open the new
+	// database race to switch its journal, which takes an exclusive lock
+	// and fails with "database is locked" instead of waiting.
+	if err := setJournal(tmp, "WAL"); err != nil {
+		return err
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
@@ -134,6 +141,25 @@ func createFile(path string) error {
 		if _, err := conn.Exec(q); err != nil {
 			return fmt.Errorf("create %s: %w", path, err)
 		}
+	}
+	return conn.Close()
+}
+
+// setJournal switches the database at path to a journal mode. Closing the
+// only connection checkpoints a WAL and removes its files, so the database
+// stays a single file.
+func setJournal(path, mode string) error {
+	conn, err := sql.Open("sqlite3", dsn(path, url.Values{"_journal_mode": {mode}}))
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	defer conn.Close()
+	var got string
+	if err := conn.QueryRow("PRAGMA journal_mode").Scan(&got); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	if !strings.EqualFold(got, mode) {
+		return fmt.Errorf("create %s: journal mode is %s, want %s", path, got, mode)
 	}
 	return conn.Close()
 }
