@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"time"
 )
@@ -80,6 +81,15 @@ type Batch struct {
 	Plans       []Plan
 	TodoLists   []TodoList
 	Prompts     []Prompt
+}
+
+// BatchFiles names the files of batches written together, for messages:
+// the first file's path, and how many more there are.
+func BatchFiles(batches []*Batch) string {
+	if len(batches) == 1 {
+		return batches[0].File.Path
+	}
+	return fmt.Sprintf("%s and %d more files", batches[0].File.Path, len(batches)-1)
 }
 
 // Session is one Claude Code session. Counts and token totals are derived from

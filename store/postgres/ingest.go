@@ -98,10 +98,7 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 			return errors.New("import: batch names no file")
 		}
 	}
-	what := batches[0].File.Path
-	if len(batches) > 1 {
-		what = fmt.Sprintf("%s and %d more files", what, len(batches)-1)
-	}
+	what := store.BatchFiles(batches)
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin import of %s: %w", what, err)

@@ -43,7 +43,7 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 	if len(batches) == 0 {
 		return nil
 	}
-	what := batchNames(batches)
+	what := store.BatchFiles(batches)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin import of %s: %w", what, err)
@@ -66,14 +66,6 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 		return fmt.Errorf("commit import of %s: %w", what, err)
 	}
 	return nil
-}
-
-// batchNames names the files of batches for messages.
-func batchNames(batches []*store.Batch) string {
-	if len(batches) == 1 {
-		return batches[0].File.Path
-	}
-	return fmt.Sprintf("%s and %d more files", batches[0].File.Path, len(batches)-1)
 }
 
 // changes collects what a transaction's batches change in derived sums: the
