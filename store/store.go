@@ -39,6 +39,12 @@ type Driver interface {
 	// Session returns one session with its derived counts and totals, or
 	// ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
+	// Sessions returns a page of the sessions a query selects, in its
+	// order, with the number of all it selects.
+	Sessions(ctx context.Context, q SessionQuery) (SessionList, error)
+	// Facets returns the projects, models and tags sessions can be
+	// filtered by.
+	Facets(ctx context.Context) (Facets, error)
 	// UsageSums returns token usage summed per model and per local day or
 	// per session.
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)

@@ -90,16 +90,20 @@ func TestFailedMigrationIsNamedAndRetried(t *testing.T) {
 	}
 	db.Close()
 	// Back to version 1, with a table in the way of migration 2.
-	down3, err := fs.ReadFile(migrations.Postgres, "postgres/0003_record.down.sql")
-	if err != nil {
-		t.Fatal(err)
+	var downs []string
+	for _, name := range []string{"0004_session_list", "0003_record"} {
+		down, err := fs.ReadFile(migrations.Postgres, "postgres/"+name+".down.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		downs = append(downs, string(down))
 	}
-	rawExec(t, dsn, string(down3),
+	rawExec(t, dsn, append(downs,
 		`DROP TABLE skipped_lines, session_files`,
 		`ALTER TABLE ingest_files DROP COLUMN dev, DROP COLUMN inode, DROP COLUMN head_len, DROP COLUMN head_hash,
 			DROP COLUMN imported_at, DROP COLUMN gone_at`,
 		`UPDATE schema_migrations SET version = 1, dirty = false`,
-		`CREATE TABLE skipped_lines (x int)`)
+		`CREATE TABLE skipped_lines (x int)`)...)
 	_, err = postgres.Open(ctx, dsn, postgres.Options{})
 	if err == nil {
 		t.Fatal("Open succeeded with a table in the way of migration 2")

@@ -47,6 +47,8 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ByteOrder", testByteOrder},
 		{"ManyBatchesInOneApply", testManyBatchesInOneApply},
+		{"SessionList", testSessionList},
+		{"Facets", testFacets},
 	}
 	tests = append(tests, recordTests...)
 	for _, tc := range tests {
