@@ -1,0 +1,2 @@
+alert("x");
+document.getElementById("out").textContent = "after alert";
