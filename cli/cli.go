@@ -29,6 +29,7 @@ const (
 	flagDB        = "db"
 	flagClaudeDir = "claude-dir"
 	flagLogLevel  = "log-level"
+	flagUIAddr    = "ui-addr"
 )
 
 // globalFlags are accepted before the command and after it. Only the top
@@ -65,8 +66,10 @@ func New(version string) *cli.App {
 		Usage:   "search, replay and measure Claude Code sessions",
 		Version: version,
 		Description: "Without a command, insights runs as a daemon: it imports every transcript under the\n" +
-			"Claude directory into the database and keeps running until interrupted.",
-		Flags:  globalFlags(true),
+			"Claude directory into the database, keeps it current, and serves the replay UI on\n" +
+			"http://127.0.0.1:8002 (ui_addr) until interrupted.",
+		Flags: append(globalFlags(true), &cli.StringFlag{Name: flagUIAddr, EnvVars: []string{"INSIGHTS_UI_ADDR"},
+			Usage: "`ADDR` the replay UI listens on while the daemon runs (default 127.0.0.1:8002; \"\" turns it off)"}),
 		Action: runDaemon,
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
@@ -103,6 +106,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagDB:        &cfg.DB,
 		flagClaudeDir: &cfg.ClaudeDir,
 		flagLogLevel:  &cfg.LogLevel,
+		flagUIAddr:    &cfg.UIAddr,
 	} {
 		if v, ok := lookup(c, name); ok {
 			*dst = v
@@ -200,6 +204,13 @@ func runDaemon(c *cli.Context) error {
 	defer stop()
 	if _, err := os.Stat(e.cfg.ClaudeDir); errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("no Claude directory yet: it is imported when it appears", "claude_dir", e.cfg.ClaudeDir)
+	}
+	if e.cfg.UIAddr != "" {
+		stopUI, err := serveUI(e, e.cfg.UIAddr)
+		if err != nil {
+			return err
+		}
+		defer stopUI()
 	}
 	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", dbName(e.cfg), "rescan", e.cfg.RescanInterval)
 	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, ingest.WatchOptions{Rescan: e.cfg.RescanInterval})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,6 +41,9 @@ type Config struct {
 	// RescanInterval is how often the daemon checks every transcript for
 	// changes that file-system events missed.
 	RescanInterval time.Duration `toml:"rescan_interval"`
+	// UIAddr is the address the replay UI listens on (solo mode); empty
+	// turns it off.
+	UIAddr string `toml:"ui_addr"`
 	// Pricing overrides the embedded price table, by model id.
 	Pricing map[string]pricing.Price `toml:"pricing"`
 }
@@ -55,6 +59,7 @@ func Default() Config {
 		LogLevel:      "info",
 
 		RescanInterval: 30 * time.Second,
+		UIAddr:         "127.0.0.1:8002",
 	}
 }
 
@@ -125,6 +130,11 @@ func (c Config) Validate() error {
 	}
 	if c.DBConnections < 1 {
 		return fmt.Errorf("db_connections %d: want at least 1", c.DBConnections)
+	}
+	if c.UIAddr != "" {
+		if _, _, err := net.SplitHostPort(c.UIAddr); err != nil {
+			return fmt.Errorf("ui_addr %q: want host:port, such as 127.0.0.1:8002", c.UIAddr)
+		}
 	}
 	if c.DB == "" {
 		return errors.New("db is empty")

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// page is an HTML page to render: a template and its data.
+type page struct {
+	Template string
+	Title    string
+	Data     any
+}
+
+// handlerFunc answers with a page, or an error that says the status.
+type handlerFunc func(r *http.Request) (page, error)
+
+// apiFunc answers with a value encoded as JSON, or an error.
+type apiFunc func(r *http.Request) (any, error)
+
+// httpError is an error the client caused, with the status to answer.
+type httpError struct {
+	Status int
+	Msg    string
+}
+
+func (e *httpError) Error() string { return e.Msg }
+
+func badRequest(format string, a ...any) error {
+	return &httpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, a...)}
+}
+
+func notFound(format string, a ...any) error {
+	return &httpError{Status: http.StatusNotFound, Msg: fmt.Sprintf(format, a...)}
+}
+
+// status is the HTTP status of an error and the message shown with it: the
+// client's own errors say what was wrong; others are logged, not shown.
+func (s *Server) status(r *http.Request, err error) (int, string) {
+	var he *httpError
+	var qe *store.QueryError
+	switch {
+	case errors.As(err, &he):
+		return he.Status, he.Msg
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.As(err, &qe):
+		return http.StatusBadRequest, qe.Error()
+	case errors.Is(err, context.Canceled):
+		return 499, "request cancelled"
+	}
+	s.log.Error("serving a request", "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, "internal error: see the server's log"
+}
+
+type errorData struct {
+	Status  int
+	Message string
+}
+
+func (s *Server) html(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := h(r)
+		code := http.StatusOK
+		if err != nil {
+			var msg string
+			code, msg = s.status(r, err)
+			p = page{Template: "error", Title: http.StatusText(code), Data: errorData{Status: code, Message: msg}}
+		}
+		var b bytes.Buffer
+		if err := s.pages[p.Template].ExecuteTemplate(&b, "layout", p); err != nil {
+			s.log.Error("render page", "template", p.Template, "path", r.URL.Path, "err", err)
+			http.Error(w, "internal error: see the server's log", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		w.Write(b.Bytes())
+	})
+}
+
+func (s *Server) json(h apiFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		code := http.StatusOK
+		if err != nil {
+			var msg string
+			code, msg = s.status(r, err)
+			v = map[string]string{"error": msg}
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			s.log.Error("encode JSON", "path", r.URL.Path, "err", err)
+			code, b = http.StatusInternalServerError, []byte(`{"error":"internal error: see the server's log"}`)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		w.Write(append(b, '\n'))
+	})
+}
+
+// intParam reads a non-negative integer parameter; def when absent.
+func intParam(r *http.Request, name string, def, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest("%s=%q: want a whole number, 0 or more", name, v)
+	}
+	if max > 0 && n > max {
+		return 0, badRequest("%s=%d: at most %d", name, n, max)
+	}
+	return n, nil
+}

@@ -1,0 +1,127 @@
+// Package server holds the HTTP handlers of both modes: the pages and the
+// JSON API over a store.Driver. Handlers decode input, call the store and
+// render; they hold no SQL.
+package server
+
+import (
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/claude-insights/insights/server/render"
+	"github.com/claude-insights/insights/static"
+	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/templates"
+)
+
+// Options configure a Server.
+type Options struct {
+	// ClaudeDir is where transcripts are read from, named on empty pages.
+	ClaudeDir string
+	// Location is the time zone pages show times in; nil is UTC.
+	Location *time.Location
+	Log      *slog.Logger
+}
+
+// Server serves the pages and the JSON API over one database.
+type Server struct {
+	db    store.Driver
+	opts  Options
+	log   *slog.Logger
+	pages map[string]*template.Template
+}
+
+// New returns a server over db. It parses the embedded templates, so that a
+// broken template fails at start rather than on a request.
+func New(db store.Driver, opts Options) (*Server, error) {
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{db: db, opts: opts, log: opts.Log}
+	pages, err := templates.Parse(s.funcs())
+	if err != nil {
+		return nil, err
+	}
+	s.pages = pages
+	return s, nil
+}
+
+// Handler returns the whole route table of the UI.
+func (s *Server) Handler() http.Handler {
+	r := mux.NewRouter()
+	r.StrictSlash(true)
+	get := func(path string, h handlerFunc) { r.Handle(path, s.html(h)).Methods(http.MethodGet, http.MethodHead) }
+	api := func(path string, h apiFunc) { r.Handle(path, s.json(h)).Methods(http.MethodGet, http.MethodHead) }
+
+	get("/", s.sessionsPage)
+	get("/sessions", s.sessionsPage)
+	get("/sessions/{id}", s.replayPage)
+	get("/sessions/{id}/tools/{tool}", s.toolPage)
+
+	api("/api/sessions", s.apiSessions)
+	api("/api/sessions/{id}", s.apiSession)
+	api("/api/sessions/{id}/messages", s.apiMessages)
+
+	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
+	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {
+		return page{}, notFound("no such page")
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	})
+	return s.secure(s.recoverPanics(r))
+}
+
+// staticFiles serves the embedded files, with the stylesheet of highlighted
+// code made from the highlighter's own style.
+func staticFiles() http.Handler {
+	files := http.FileServer(http.FS(static.Files))
+	chroma := []byte(render.CSS())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		if r.URL.Path == "chroma.css" {
+			w.Header().Set("Content-Type", "text/css; charset=utf-8")
+			w.Write(chroma)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+// contentPolicy lets pages load scripts, styles and images only from this
+// server (images also from data: URLs, the transcripts' own pictures): a
+// script that slips into a page by mistake still does not run.
+const contentPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+func (s *Server) secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving a request", "path", r.URL.Path, "panic", v)
+				http.Error(w, "internal error", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
