@@ -203,7 +203,7 @@ func (s *Server) apiMessages(r *http.Request) (any, error) {
 	for _, m := range ms[min(offset, len(ms)):min(offset+out.Limit, len(ms))] {
 		out.Messages = append(out.Messages, apiMessage{UUID: m.UUID, Seq: m.Seq, ParentUUID: m.ParentUUID, Type: m.Type,
 			Role: m.Role, Subtype: m.Subtype, Timestamp: timePtr(m.Timestamp), Model: m.Model, AgentID: m.AgentID,
-			MessageID: m.MessageID, Text: m.Text, Content: m.Content, IsPrompt: m.IsPrompt, IsSidechain: m.IsSidechain,
+			MessageID: m.MessageID, Text: m.Text, Content: canonicalJSON(m.Content), IsPrompt: m.IsPrompt, IsSidechain: m.IsSidechain,
 			IsMeta: m.IsMeta, IsCompact: m.IsCompactSummary, IsAPIError: m.IsAPIError})
 	}
 	return out, nil

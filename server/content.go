@@ -96,3 +96,25 @@ func resultContent(raw json.RawMessage) (text string, images []imageSource) {
 	}
 	return buf.String(), images
 }
+
+// canonicalJSON writes JSON with its object keys sorted and no spaces, so
+// that what a database normalized (PostgreSQL's jsonb orders keys its own
+// way) reads the same from every driver. Invalid JSON is returned as is.
+func canonicalJSON(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if d.Decode(&v) != nil {
+		return raw
+	}
+	var buf bytes.Buffer
+	e := json.NewEncoder(&buf)
+	e.SetEscapeHTML(false)
+	if e.Encode(v) != nil {
+		return raw
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}

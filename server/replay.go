@@ -253,6 +253,7 @@ func (b *builder) step(n *node, depth int) step {
 			}
 			st.Note += ")"
 		}
+		return st // its text says no more than the note
 	case "error":
 		st.Note = "API error"
 	}

@@ -151,7 +151,7 @@ func jsonCode(raw json.RawMessage) template.HTML {
 		return ""
 	}
 	var buf bytes.Buffer
-	if json.Indent(&buf, raw, "", "  ") != nil {
+	if json.Indent(&buf, canonicalJSON(raw), "", "  ") != nil {
 		return render.Code("text", string(raw))
 	}
 	return render.Code("json", buf.String())
