@@ -81,6 +81,9 @@ func (g *generator) session() error {
 		Snapshot: snapshot{MessageID: g.uuid(), TrackedFileBackups: map[string]any{}, Timestamp: stamp(s.t)}})
 
 	turns := int(g.between(3, 24))
+	if g.opt.LongTurns > 0 && g.prev == nil {
+		turns = g.opt.LongTurns
+	}
 	for i := 0; i < turns; i++ {
 		s.turn(i)
 		if i > 1 && i < turns-1 && g.chance(0.04) {

@@ -31,6 +31,9 @@ type Options struct {
 	// days they spread over.
 	Start time.Time
 	Days  int
+	// LongTurns, when set, gives the first session this many turns (about
+	// eight messages each): one long session among the ordinary ones.
+	LongTurns int
 }
 
 func (o *Options) defaults() {

@@ -91,8 +91,25 @@ func lexerByPath(path string) chroma.Lexer {
 	if path == "" {
 		return nil
 	}
-	return lexers.Match(filepath.Base(path))
+	// Matching a name tries every lexer's patterns in turn: remember the
+	// answer for each extension (or each name without one).
+	key := filepath.Base(path)
+	if ext := filepath.Ext(key); ext != "" && ext != key {
+		key = "*" + ext
+	}
+	if v, ok := lexerCache.Load(key); ok {
+		l, _ := v.(chroma.Lexer)
+		return l
+	}
+	l := lexers.Match(strings.TrimPrefix(key, "*"))
+	if l == nil && strings.HasPrefix(key, "*") {
+		l = lexers.Match("x" + strings.TrimPrefix(key, "*"))
+	}
+	lexerCache.Store(key, l)
+	return l
 }
+
+var lexerCache sync.Map // extension or name → chroma.Lexer (nil: none)
 
 func highlight(lexer chroma.Lexer, src string) template.HTML {
 	if lexer == nil || len(src) > MaxHighlight {

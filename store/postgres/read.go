@@ -120,20 +120,18 @@ func (db *DB) FileChanges(ctx context.Context, sessionID string) ([]store.FileCh
 func (db *DB) Subagents(ctx context.Context, sessionID string) ([]store.SubagentInfo, error) {
 	const q = `SELECT a.session_id, a.agent_id, coalesce(a.tool_use_id, ''), coalesce(a.path, ''),
 			coalesce(c.input->>'subagent_type', ''), coalesce(c.input->>'description', ''),
-			m.n, m.first_at, m.last_at, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
-			u.cache_read, u.cost
+			coalesce(m.n, 0), m.first_at, m.last_at, coalesce(u.input_tokens, 0), coalesce(u.output_tokens, 0),
+			coalesce(u.cache_write_5m, 0), coalesce(u.cache_write_1h, 0), coalesce(u.cache_read, 0), coalesce(u.cost, 0)
 		FROM subagents a
 		LEFT JOIN tool_calls c ON c.id = a.tool_use_id
-		CROSS JOIN LATERAL (
-			SELECT count(*) AS n, min(ts) AS first_at, max(ts) AS last_at
-			FROM messages WHERE session_id = a.session_id AND agent_id = a.agent_id) m
-		CROSS JOIN LATERAL (
-			SELECT coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
-				coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
-				coalesce(sum(cache_write_5m), 0)::bigint AS cache_write_5m,
-				coalesce(sum(cache_write_1h), 0)::bigint AS cache_write_1h,
-				coalesce(sum(cache_read), 0)::bigint AS cache_read, coalesce(sum(cost), 0) AS cost
-			FROM usage WHERE session_id = a.session_id AND agent_id = a.agent_id) u
+		LEFT JOIN (
+			SELECT agent_id, count(*) AS n, min(ts) AS first_at, max(ts) AS last_at
+			FROM messages WHERE session_id = $1 AND agent_id IS NOT NULL GROUP BY agent_id) m ON m.agent_id = a.agent_id
+		LEFT JOIN (
+			SELECT agent_id, sum(input_tokens)::bigint AS input_tokens, sum(output_tokens)::bigint AS output_tokens,
+				sum(cache_write_5m)::bigint AS cache_write_5m, sum(cache_write_1h)::bigint AS cache_write_1h,
+				sum(cache_read)::bigint AS cache_read, sum(cost) AS cost
+			FROM usage WHERE session_id = $1 AND agent_id IS NOT NULL GROUP BY agent_id) u ON u.agent_id = a.agent_id
 		WHERE a.session_id = $1
 		ORDER BY coalesce(m.first_at, c.started_at) NULLS LAST, a.agent_id`
 	sas, err := queryAll(ctx, db.db, scanSubagent, q, sessionID)

@@ -83,18 +83,18 @@ func (db *DB) FileChanges(ctx context.Context, sessionID string) ([]store.FileCh
 func (db *DB) Subagents(ctx context.Context, sessionID string) ([]store.SubagentInfo, error) {
 	const q = `SELECT a.agent_id, coalesce(a.tool_use_id, ''), coalesce(a.path, ''),
 			coalesce(json_extract(c.input, '$.subagent_type'), ''), coalesce(json_extract(c.input, '$.description'), ''),
-			(SELECT count(*) FROM messages m WHERE m.session_id = a.session_id AND m.agent_id = a.agent_id),
-			(SELECT min(ts) FROM messages m WHERE m.session_id = a.session_id AND m.agent_id = a.agent_id) AS first_at,
-			(SELECT max(ts) FROM messages m WHERE m.session_id = a.session_id AND m.agent_id = a.agent_id),
+			coalesce(m.n, 0), m.first_at, m.last_at,
 			coalesce(u.input, 0), coalesce(u.output, 0), coalesce(u.cw5, 0), coalesce(u.cw1, 0), coalesce(u.cr, 0),
 			coalesce(u.cost, 0), c.started_at
 		FROM subagents a
 		LEFT JOIN tool_calls c ON c.id = a.tool_use_id
+		LEFT JOIN (SELECT agent_id, count(*) AS n, min(ts) AS first_at, max(ts) AS last_at
+			FROM messages WHERE session_id = ?1 AND agent_id IS NOT NULL GROUP BY agent_id) AS m ON m.agent_id = a.agent_id
 		LEFT JOIN (SELECT agent_id, sum(input_tokens) AS input, sum(output_tokens) AS output,
 				sum(cache_write_5m) AS cw5, sum(cache_write_1h) AS cw1, sum(cache_read) AS cr, sum(cost) AS cost
 			FROM usage WHERE session_id = ?1 AND agent_id IS NOT NULL GROUP BY agent_id) AS u ON u.agent_id = a.agent_id
 		WHERE a.session_id = ?1
-		ORDER BY coalesce(first_at, c.started_at) IS NULL, coalesce(first_at, c.started_at), a.agent_id`
+		ORDER BY coalesce(m.first_at, c.started_at) IS NULL, coalesce(m.first_at, c.started_at), a.agent_id`
 	rows, err := db.r.QueryContext(ctx, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("subagents of %s: %w", sessionID, err)

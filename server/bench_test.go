@@ -1,0 +1,78 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/claude-insights/insights/server"
+	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/synth"
+)
+
+// BenchmarkPages renders the sessions list and the replay of the longest
+// session on an SQLite database imported from a generated tree (seed 1,
+// its first session ~2,000 messages long), and reports the 50th and 95th
+// percentile of a render. The tree is INSIGHTS_BENCH_SIZE bytes (default
+// 20 MB); BENCHMARKS.md gives the numbers for 250 MB.
+func BenchmarkPages(b *testing.B) {
+	size := int64(20e6)
+	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatalf("INSIGHTS_BENCH_SIZE=%q: want bytes", s)
+		}
+		size = n
+	}
+	dir := b.TempDir()
+	if _, err := synth.Generate(dir, synth.Options{Size: size, Seed: 1, LongTurns: 200}); err != nil {
+		b.Fatal(err)
+	}
+	db := openSQLite(b)
+	importTrees(b, db, dir)
+	ctx := context.Background()
+	long, err := db.Sessions(ctx, store.SessionQuery{Sort: store.SortMessages, Desc: true, Limit: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := db.Status(ctx, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	longest := long.Sessions[0]
+	b.Logf("%d MB tree: %d sessions; the longest has %d messages, %d tool calls", size>>20, st.Sessions, longest.Messages, longest.ToolCalls)
+	s, err := server.New(db, server.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := s.Handler()
+	for _, p := range []struct{ name, path string }{
+		{"list", "/sessions"},
+		{"list-filtered", "/sessions?errors=1&sort=cost&order=asc"},
+		{"replay-long", "/sessions/" + longest.ID},
+		{"replay-long-page-2", "/sessions/" + longest.ID + "?page=2"},
+		{"api-messages", "/api/sessions/" + longest.ID + "/messages"},
+	} {
+		b.Run(p.name, func(b *testing.B) {
+			var took []time.Duration
+			for i := 0; i < b.N; i++ {
+				w := httptest.NewRecorder()
+				t0 := time.Now()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p.path, nil))
+				took = append(took, time.Since(t0))
+				if w.Code != 200 {
+					b.Fatalf("GET %s: %d", p.path, w.Code)
+				}
+				b.SetBytes(int64(w.Body.Len()))
+			}
+			slices.Sort(took)
+			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+		})
+	}
+}
