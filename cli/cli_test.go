@@ -35,6 +35,9 @@ func isolate(t testing.TB) string {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
+	// Daemons under test serve their UI on a port of their own, never on
+	// the one a running insights may hold.
+	t.Setenv("INSIGHTS_UI_ADDR", "127.0.0.1:0")
 	return home
 }
 

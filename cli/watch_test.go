@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -296,4 +298,40 @@ func TestDaemonWatchesSideFiles(t *testing.T) {
 			})
 		})
 	})
+}
+
+// The daemon serves the replay UI while it imports.
+func TestDaemonServesUI(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	startDaemon(t, "--db", filepath.Join(t.TempDir(), "insights.db"), "--claude-dir", testdataDir, "--ui-addr", addr)
+	var body string
+	waitFor(t, 20*time.Second, "the UI to list the sessions", func() bool {
+		res, err := http.Get("http://" + addr + "/api/sessions")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body = string(b)
+		return res.StatusCode == 200 && strings.Contains(body, `"total":4`)
+	})
+	res, err := http.Get("http://" + addr + "/sessions/5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Security-Policy") == "" {
+		t.Errorf("replay page: %d, CSP %q", res.StatusCode, res.Header.Get("Content-Security-Policy"))
+	}
+	// A second daemon on another database cannot take the same address.
+	_, err = run(t, "--db", filepath.Join(t.TempDir(), "other.db"), "--claude-dir", testdataDir, "--ui-addr", addr)
+	if err == nil || !strings.Contains(err.Error(), "ui_addr") {
+		t.Errorf("a second UI on %s: %v; want an error naming ui_addr", addr, err)
+	}
 }

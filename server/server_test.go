@@ -399,3 +399,31 @@ func TestReplayPages(t *testing.T) {
 		t.Errorf("page 6 = %d, want 404", code)
 	}
 }
+
+// A long output is cut in the replay, with a link to the whole of it.
+func TestLongOutput(t *testing.T) {
+	db := openSQLite(t)
+	at := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	out := strings.Repeat("line of output <b>\n", 1000) + "THE END"
+	content, _ := json.Marshal([]map[string]any{{"type": "tool_result", "tool_use_id": "t1", "content": out}})
+	if err := db.Apply(context.Background(), &store.Batch{File: store.FileState{Path: "/claude/projects/p/o.jsonl"},
+		Sessions: []store.Session{{ID: "out", FirstAt: at, LastAt: at.Add(time.Second)}},
+		Messages: []store.Message{
+			{UUID: "a", SessionID: "out", Seq: 1, Type: "assistant", Role: "assistant", Timestamp: at,
+				Content: json.RawMessage(`[{"type":"tool_use","id":"t1","name":"Bash","input":{"command":"yes"}}]`)},
+			{UUID: "u", SessionID: "out", Seq: 2, Type: "user", Role: "user", Timestamp: at.Add(time.Second), Content: content}},
+		ToolUses:    []store.ToolUse{{ID: "t1", SessionID: "out", MessageUUID: "a", Seq: 1, Name: "Bash", Input: json.RawMessage(`{"command":"yes"}`), At: at}},
+		ToolResults: []store.ToolResult{{ToolUseID: "t1", SessionID: "out", MessageUUID: "u", Text: out, At: at.Add(time.Second)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ts := serve(t, db)
+	_, replay, _ := get(t, ts, "/sessions/out")
+	if strings.Contains(replay, "THE END") || !strings.Contains(replay, `<a class="show-all" href="/sessions/out/tools/t1">Show all (18.6 KB)</a>`) {
+		t.Errorf("the replay shows the whole output, or no link to it")
+	}
+	code, full, _ := get(t, ts, "/sessions/out/tools/t1")
+	if code != 200 || !strings.Contains(full, "THE END") || strings.Count(full, "line of output &lt;b&gt;") != 1000 {
+		t.Errorf("the tool page (%d) does not show the whole output, escaped", code)
+	}
+}
