@@ -234,7 +234,9 @@ func TestReplay(t *testing.T) {
 	inert(t, "replay of "+sessApp, body)
 
 	_, body, _ = get(t, ts, "/sessions/"+sessTools)
-	for _, want := range []string{`<details class="tool failed"`, "mcp__github"} {
+	for _, want := range []string{`<details class="tool failed"`, "mcp__github",
+		`<a href="?page=1#m-8"><code>3f2a1b9</code></a> Refactor parser`, // the commit it made, linked to its call
+	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the replay of %s lacks %q", sessTools, want)
 		}
