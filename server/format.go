@@ -46,8 +46,6 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return id
 		},
-		"sorts": func() []string { return store.SessionSorts },
-		"eq1":   func(a string, b bool) bool { return (a == "1") == b },
 	}
 }
 

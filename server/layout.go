@@ -30,6 +30,9 @@ type node struct {
 // It reads only the kinds of blocks, so that it stays cheap for sessions
 // of thousands of messages; only the page shown is rendered.
 type layout struct {
+	// nodes holds every message in the order the store gives them: the
+	// main thread's, then each subagent's.
+	nodes  []*node
 	main   []*node
 	agents map[string][]*node // by agent id
 	// agentOrder lists agent ids by their first message.
@@ -37,6 +40,7 @@ type layout struct {
 	callNode   map[string]*node  // tool_use id → the message making the call
 	resultNode map[string]*node  // tool_use id → the message carrying its result
 	agentOf    map[string]string // Task tool_use id → agent id
+	taskOf     map[string]string // agent id → the Task tool_use id that started it
 	pages      int
 	// first and span are the time of the first message and the time to the
 	// last, which the timeline spreads over its width.
@@ -46,9 +50,10 @@ type layout struct {
 
 func newLayout(ms []store.Message, subagents []store.SubagentInfo) *layout {
 	l := &layout{agents: map[string][]*node{}, callNode: map[string]*node{}, resultNode: map[string]*node{},
-		agentOf: map[string]string{}}
+		agentOf: map[string]string{}, taskOf: map[string]string{}}
 	for i := range ms {
 		n := &node{m: ms[i], refs: parseRefs(ms[i].Content)}
+		l.nodes = append(l.nodes, n)
 		for _, r := range n.refs {
 			switch r.Type {
 			case "tool_use":
@@ -77,16 +82,17 @@ func newLayout(ms []store.Message, subagents []store.SubagentInfo) *layout {
 	for _, a := range subagents {
 		if a.ToolUseID != "" {
 			l.agentOf[a.ToolUseID] = a.AgentID
+			l.taskOf[a.AgentID] = a.ToolUseID
 		}
 	}
-	for _, n := range l.all() {
+	for _, n := range l.nodes {
 		n.resultOnly = n.m.Type == "user" && len(n.results) > 0 && len(n.results) == len(n.refs)
 		for _, id := range n.results {
 			n.resultOnly = n.resultOnly && l.callNode[id] != nil
 		}
 	}
 	var last time.Time
-	for _, n := range l.all() {
+	for _, n := range l.nodes {
 		t := n.m.Timestamp
 		if t.IsZero() {
 			continue
@@ -105,7 +111,7 @@ func newLayout(ms []store.Message, subagents []store.SubagentInfo) *layout {
 	}
 	for _, id := range l.agentOrder {
 		p := l.pages // a subagent no call started is shown at the end
-		if call := l.callNode[l.taskOf(id)]; call != nil && call.m.AgentID == "" {
+		if call := l.callNode[l.taskOf[id]]; call != nil && call.m.AgentID == "" {
 			p = call.page
 		}
 		for _, n := range l.agents[id] {
@@ -113,30 +119,12 @@ func newLayout(ms []store.Message, subagents []store.SubagentInfo) *layout {
 		}
 	}
 	// A result shows with its call, so its anchor is on the call's page.
-	for _, n := range l.all() {
+	for _, n := range l.nodes {
 		if n.resultOnly {
 			n.page = l.callNode[n.results[0]].page
 		}
 	}
 	return l
-}
-
-// taskOf is the id of the call that started a subagent, or "".
-func (l *layout) taskOf(agentID string) string {
-	for call, a := range l.agentOf {
-		if a == agentID {
-			return call
-		}
-	}
-	return ""
-}
-
-func (l *layout) all() []*node {
-	out := append([]*node(nil), l.main...)
-	for _, id := range l.agentOrder {
-		out = append(out, l.agents[id]...)
-	}
-	return out
 }
 
 // timelineWidth is the timeline's width in its own units; messages closer
@@ -174,7 +162,7 @@ var kindRank = map[string]int{"user": 1, "assistant": 2, "prompt": 3, "tool": 4,
 func (l *layout) timeline(calls map[string]*store.ToolCall) []mark {
 	byX := map[int]*mark{}
 	var marks []*mark
-	for _, n := range l.all() {
+	for _, n := range l.nodes {
 		if n.m.Timestamp.IsZero() {
 			continue
 		}

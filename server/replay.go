@@ -117,7 +117,7 @@ func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, 
 		return nil, notFound("page %d: this session has %d pages", pageN, l.pages)
 	}
 	b := &builder{s: s, d: d, l: l, calls: map[string]*store.ToolCall{}, usage: map[string]store.Usage{},
-		shownUsage: map[string]bool{}, agents: map[string]store.SubagentInfo{}}
+		shownUsage: map[string]bool{}, shown: map[string]bool{}, agents: map[string]store.SubagentInfo{}}
 	for i := range calls {
 		b.calls[calls[i].ID] = &calls[i]
 	}
@@ -133,7 +133,7 @@ func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, 
 		CallLinks: map[string]string{}}
 	if l.pages > 1 {
 		data.AnchorPages = map[string]int{}
-		for _, n := range l.all() {
+		for _, n := range l.nodes {
 			data.AnchorPages[n.anchor] = n.page
 		}
 	}
@@ -147,7 +147,7 @@ func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, 
 	}
 	if pageN == l.pages {
 		for _, id := range l.agentOrder {
-			if !b.shownAgent(id) {
+			if !b.shown[id] {
 				data.Orphans = append(data.Orphans, b.agent(id, 0))
 			}
 		}
@@ -164,16 +164,7 @@ type builder struct {
 	usage      map[string]store.Usage // by API message id
 	shownUsage map[string]bool
 	agents     map[string]store.SubagentInfo
-	shown      []string // agents rendered under their calls
-}
-
-func (b *builder) shownAgent(id string) bool {
-	for _, a := range b.shown {
-		if a == id {
-			return true
-		}
-	}
-	return false
+	shown      map[string]bool // agents rendered under their calls
 }
 
 // step is one message of the replay.

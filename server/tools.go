@@ -75,7 +75,7 @@ func (b *builder) tool(bl block, depth int) *toolView {
 		if id, ok := b.l.agentOf[bl.ID]; ok && depth < maxDepth && len(b.l.agents[id]) > 0 {
 			a := b.agent(id, depth+1)
 			t.Agent = &a
-			b.shown = append(b.shown, id)
+			b.shown[id] = true
 		}
 	case "TodoWrite":
 		t.Summary = fmt.Sprintf("%d items", len(in.Todos))

@@ -25,8 +25,9 @@ import (
 const Timeout = 60 * time.Second
 
 // flags are the command-line flags Chromium starts with, besides the user
-// data directory and the window size; DEVELOPERS.md says why each is there.
-// chromedp's default list is not used: it adds flags of its own.
+// data directory and the window size: headless, and quiet enough to run as
+// root on a machine with no display, no GPU and no network beyond the test
+// server. chromedp's default list is not used: it adds flags of its own.
 var flags = []string{"headless", "no-sandbox", "disable-gpu", "disable-background-networking", "no-first-run"}
 
 // fallbackPath is where Debian's chromium package puts its launcher, tried
