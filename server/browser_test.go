@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -107,5 +108,88 @@ func TestBrowserReplay(t *testing.T) {
 		if strings.Contains(c, "Content Security Policy") || strings.Contains(c, "error") {
 			t.Errorf("console: %s", c)
 		}
+	}
+}
+
+// A search from the header's box leads into the replay at the message found.
+func TestBrowserSearch(t *testing.T) {
+	ts := newServer(t)
+	ctx := browser.New(t)
+	fail := func(what string, err error) {
+		t.Helper()
+		browser.Screenshot(t, ctx, "failed")
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/sessions"), chromedp.WaitVisible(chromedp.CSS("table.sessions"))); err != nil {
+		fail("open the list", err)
+	}
+	// "/" focuses the search box; Enter runs the search.
+	// One key press as a keyboard makes it: the character comes with the
+	// key-down event, which the page can cancel (chromedp.KeyEvent sends it
+	// as an event of its own, dropped here).
+	slash := chromedp.KeyEvent("/", func(k *input.DispatchKeyEventParams) {
+		switch k.Type {
+		case kb.KeyDown:
+			k.Text = "/"
+		case kb.KeyChar:
+			k.Modifiers |= int64(chromedp.ModifierAlt)
+		}
+	})
+	if err := chromedp.Do(ctx, slash); err != nil {
+		fail("press /", err)
+	}
+	if focus, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.id + "=" + document.activeElement.value`)); err != nil || focus != "search-box=" {
+		t.Errorf("after /, the focus and its value are %q (%v), want the empty search box", focus, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("config"+kb.Enter), chromedp.WaitVisible(chromedp.CSS("ol.hits"))); err != nil {
+		fail("search", err)
+	}
+	hits, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("li.hit mark").length`))
+	if err != nil || hits < 15 {
+		t.Errorf("the hits mark %d words (%v), want at least one in each of 15", hits, err)
+	}
+	browser.Screenshot(t, ctx, "search")
+
+	// The best hit opens the replay at its message, current and in view.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("li.hit a")), chromedp.WaitVisible(chromedp.CSS("#steps"))); err != nil {
+		fail("follow the best hit", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](current+` === "m-12"`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](current))
+		fail("the hit opened the replay at "+got+", want m-12", err)
+	}
+	inView := func(id string) bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+			var r = document.getElementById("`+id+`").getBoundingClientRect();
+			return r.height > 0 && r.top >= 0 && r.top < window.innerHeight;
+		})()`))
+		return err == nil && v
+	}
+	if !inView("m-12") {
+		t.Errorf("message m-12 is not in view")
+	}
+
+	// A hit in a subagent opens its thread at the message, marked.
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/search?q=callers"), chromedp.WaitVisible(chromedp.CSS("ol.hits"))); err != nil {
+		fail("search callers", err)
+	}
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("li.hit a").getAttribute("href")`))
+	if err != nil || !strings.Contains(href, "#m-a1b2c3-") {
+		fail("the subagent's hit links to "+href, err)
+	}
+	id := href[strings.Index(href, "#")+1:]
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("li.hit a")), chromedp.WaitVisible(chromedp.CSS("#steps"))); err != nil {
+		fail("follow the subagent's hit", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector(":target") !== null && document.querySelector(":target").id === "`+id+`"`,
+		chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		fail("the subagent's message is not the target", err)
+	}
+	if !inView(id) {
+		t.Errorf("the subagent's message %s is not in view", id)
+	}
+	log := browser.Events(ctx)
+	if e := log.Exceptions(); len(e) > 0 {
+		t.Errorf("exceptions %q", e)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,10 @@ type page struct {
 	Template string
 	Title    string
 	Data     any
+	// Search is the query the search box in the header shows.
+	Search string
+	// Status is the HTTP status to answer with; zero is 200.
+	Status int
 }
 
 // handlerFunc answers with a page, or an error that says the status.
@@ -68,7 +73,7 @@ type errorData struct {
 func (s *Server) html(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h(r)
-		code := http.StatusOK
+		code := cmp.Or(p.Status, http.StatusOK)
 		if err != nil {
 			var msg string
 			code, msg = s.status(r, err)

@@ -63,10 +63,12 @@ func (s *Server) Handler() http.Handler {
 	get("/sessions", s.sessionsPage)
 	get("/sessions/{id}", s.replayPage)
 	get("/sessions/{id}/tools/{tool}", s.toolPage)
+	get("/search", s.searchPage)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
 	api("/api/sessions/{id}/messages", s.apiMessages)
+	api("/api/search", s.apiSearch)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {

@@ -47,6 +47,7 @@ type SearchHit struct {
 	UUID      string    `json:"uuid"`
 	SessionID string    `json:"sessionId"`
 	Seq       int64     `json:"seq"`
+	AgentID   string    `json:"agentId,omitempty"` // the subagent whose message it is
 	Role      string    `json:"role"`
 	Type      string    `json:"type"`
 	Timestamp time.Time `json:"timestamp"`

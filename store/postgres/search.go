@@ -30,7 +30,7 @@ func (db *DB) Search(ctx context.Context, sq store.SearchQuery) (store.SearchRes
 	where := searchWhere(&a, tsq, sq)
 	filters := slices.Clone(a)
 	limit, offset := store.SearchPage(sq)
-	q := `SELECT m.uuid, m.session_id, m.seq, m.role, m.type, m.ts, coalesce(s.project, ''), coalesce(s.title, ''),
+	q := `SELECT m.uuid, m.session_id, m.seq, coalesce(m.agent_id, ''), m.role, m.type, m.ts, coalesce(s.project, ''), coalesce(s.title, ''),
 			coalesce(m.search_text, m.text)
 		FROM messages m LEFT JOIN sessions s ON s.id = m.session_id` + where + `
 		ORDER BY ts_rank(m.search, $1::tsquery) DESC, m.ts NULLS FIRST, m.uuid
@@ -52,7 +52,7 @@ func scanHit(rows *sql.Rows, terms []store.Term) (store.SearchHit, error) {
 	var h store.SearchHit
 	var ts sql.NullTime
 	var text string
-	err := rows.Scan(&h.UUID, &h.SessionID, &h.Seq, &h.Role, &h.Type, &ts, &h.Project, &h.Title, &text)
+	err := rows.Scan(&h.UUID, &h.SessionID, &h.Seq, &h.AgentID, &h.Role, &h.Type, &ts, &h.Project, &h.Title, &text)
 	h.Timestamp, h.Snippet = fromNull(ts), store.Snippet(text, terms)
 	return h, err
 }

@@ -23,7 +23,7 @@ func (db *DB) Search(ctx context.Context, q store.SearchQuery) (store.SearchResu
 		return res, fmt.Errorf("search %q: %w", q.Text, err)
 	}
 	limit, offset := store.SearchPage(q)
-	rows, err := db.r.QueryContext(ctx, `SELECT m.uuid, m.session_id, m.seq, m.role, m.type, m.ts,
+	rows, err := db.r.QueryContext(ctx, `SELECT m.uuid, m.session_id, m.seq, coalesce(m.agent_id, ''), m.role, m.type, m.ts,
 			coalesce(s.project, ''), coalesce(s.title, ''), messages_fts.body`+from+`
 		ORDER BY bm25(messages_fts), m.ts, m.uuid LIMIT ? OFFSET ?`, append(args, limit, offset)...)
 	if err != nil {
@@ -34,7 +34,7 @@ func (db *DB) Search(ctx context.Context, q store.SearchQuery) (store.SearchResu
 		var h store.SearchHit
 		var ts sql.NullInt64
 		var body string
-		if err := rows.Scan(&h.UUID, &h.SessionID, &h.Seq, &h.Role, &h.Type, &ts, &h.Project, &h.Title, &body); err != nil {
+		if err := rows.Scan(&h.UUID, &h.SessionID, &h.Seq, &h.AgentID, &h.Role, &h.Type, &ts, &h.Project, &h.Title, &body); err != nil {
 			return res, fmt.Errorf("search %q: %w", q.Text, err)
 		}
 		h.Timestamp = fromMillis(ts)

@@ -346,7 +346,7 @@ func searchCorpus(t *testing.T, db store.Driver) {
 		msg("m2", "app", "assistant", 2, "The loop bound skips the last key; loading works now."),
 		msg("m3", "app", "user", 3, "Now run the TESTS please"),
 		msg("m4", "app", "assistant", 4, "Tests pass: ok github.com/example/app/config"),
-		{UUID: "m5", SessionID: "app", Seq: 5, Type: "user", Role: "user", Timestamp: at(9, 5), Text: "",
+		{UUID: "m5", SessionID: "app", Seq: 5, Type: "user", Role: "user", AgentID: "ag", IsSidechain: true, Timestamp: at(9, 5), Text: "",
 			Search: "panic: runtime error in loader"},
 	}, ToolUses: []store.ToolUse{{ID: "t1", SessionID: "app", MessageUUID: "m4", Name: "Bash", At: at(9, 4)}}})
 	apply(t, db, &store.Batch{File: store.FileState{Path: "/c/other.jsonl"}, Sessions: []store.Session{other}, Messages: []store.Message{
@@ -400,7 +400,10 @@ func testSearch(t *testing.T, db store.Driver) {
 		t.Fatalf("search bound = %s", hitIDs(res))
 	}
 	h := res.Hits[0]
-	if h.SessionID != "app" || h.Seq != 2 || h.Role != "assistant" || h.Project != "/src/app" || !h.Timestamp.Equal(at(9, 2)) {
+	if res := search(t, db, store.SearchQuery{Text: "runtime"}); len(res.Hits) != 1 || res.Hits[0].AgentID != "ag" {
+		t.Errorf("search runtime = %+v, want m5 of agent ag", res.Hits)
+	}
+	if h.SessionID != "app" || h.Seq != 2 || h.AgentID != "" || h.Role != "assistant" || h.Project != "/src/app" || !h.Timestamp.Equal(at(9, 2)) {
 		t.Errorf("hit = %+v", h)
 	}
 	var marked []string
