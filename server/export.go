@@ -145,7 +145,7 @@ func (m *mdWriter) header(ss store.Session) {
 	field("Cost", fmt.Sprintf("$%.2f", ss.Cost))
 	field("Claude Code", ss.Version)
 	field("Plan", ss.Slug)
-	m.w.WriteString("\n---\n")
+	m.w.WriteString("\n---\n\n")
 }
 
 func (m *mdWriter) when(t time.Time) string {
@@ -167,7 +167,7 @@ func (m *mdWriter) message(n *node, depth int) {
 	if n.m.AgentID != "" {
 		label = "Subagent · " + label
 	}
-	fmt.Fprintf(m.w, "\n%s %s", heading(depth), label)
+	fmt.Fprintf(m.w, "%s %s", heading(depth), label)
 	if at := m.when(n.m.Timestamp); at != "" {
 		fmt.Fprintf(m.w, " · %s", at)
 	}
@@ -176,7 +176,7 @@ func (m *mdWriter) message(n *node, depth int) {
 	}
 	m.w.WriteString("\n\n")
 	if kind == "compact" {
-		m.w.WriteString("*Conversation compacted.*\n")
+		m.w.WriteString("*Conversation compacted.*\n\n")
 		return
 	}
 	for _, bl := range parseBlocks(n.m.Content, n.m.Text) {
@@ -274,11 +274,16 @@ func (m *mdWriter) agent(id string, depth int) {
 	if a.Description != "" {
 		name += ": " + a.Description
 	}
-	fmt.Fprintf(m.w, "\n%s %s\n\n> Start of the subagent's transcript (%d messages).\n", heading(depth), oneLine(name), len(m.l.agents[id]))
+	fmt.Fprintf(m.w, "%s %s\n\n", heading(depth), oneLine(name))
+	if len(m.l.agents[id]) == 0 {
+		m.w.WriteString("> The subagent's own transcript was not imported.\n\n")
+		return
+	}
+	fmt.Fprintf(m.w, "> Start of the subagent's transcript (%d messages).\n\n", len(m.l.agents[id]))
 	for _, n := range m.l.agents[id] {
 		m.message(n, depth)
 	}
-	fmt.Fprintf(m.w, "\n> End of subagent %s.\n", oneLine(id))
+	fmt.Fprintf(m.w, "> End of subagent %s.\n\n", oneLine(id))
 }
 
 // fence wraps text in a code fence longer than any run of backticks in it.
