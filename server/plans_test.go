@@ -90,15 +90,28 @@ func TestPlansPages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A plan without a heading outside its code is named by its slug.
+	bare := filepath.Join(plans, "bare.md")
+	if err := os.WriteFile(bare, []byte("Just text.\n\n```\n# not a heading\n```\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(bare, old, old); err != nil {
+		t.Fatal(err)
+	}
 	db := openSQLite(t)
 	importTrees(t, db, dir)
 	ts := serve(t, db)
-	_, body, _ := get(t, ts, "/plans")
+	_, body, _ := get(t, ts, "/plans/bare")
+	if !strings.Contains(body, "<h1>bare</h1>") || !strings.Contains(body, "# not a heading") || strings.Contains(body, "<h1>not a heading") {
+		t.Errorf("a plan without a heading:\n%s", body)
+	}
+	_, body, _ = get(t, ts, "/plans")
 	if n := strings.Count(body, `<tr class="plan">`); n != 50 || !strings.Contains(body, "Plan number 54") || !strings.Contains(body, `href="?page=2"`) {
 		t.Errorf("page 1 shows %d plans", n)
 	}
 	code, body, _ := get(t, ts, "/plans?page=2")
-	if n := strings.Count(body, `<tr class="plan">`); code != 200 || n != 5 || !strings.Contains(body, "Plan number 0<") {
+	if n := strings.Count(body, `<tr class="plan">`); code != 200 || n != 6 || !strings.Contains(body, "Plan number 0<") || !strings.Contains(body, `href="/plans/bare">bare</a>`) {
 		t.Errorf("page 2: %d, %d plans", code, n)
 	}
 	var list struct {
@@ -107,7 +120,7 @@ func TestPlansPages(t *testing.T) {
 	}
 	_, body, _ = get(t, ts, "/api/plans?limit=2&offset=1")
 	decode(t, body, &list)
-	if list.Total != 55 || len(list.Plans) != 2 || list.Plans[0].Slug != "plan-53" {
+	if list.Total != 56 || len(list.Plans) != 2 || list.Plans[0].Slug != "plan-53" {
 		t.Errorf("/api/plans?limit=2&offset=1 = %s", body)
 	}
 	for path, want := range map[string]int{"/plans?page=3": 404, "/plans?page=x": 400, "/api/plans?limit=-1": 400, "/api/plans?limit=501": 400} {
