@@ -76,6 +76,8 @@ type replayData struct {
 	// AnchorPages gives the page of every message, for links to messages
 	// on other pages (only when there are several).
 	AnchorPages map[string]int
+	// HasPlan says the plan of the session's slug is stored.
+	HasPlan bool
 }
 
 func (s *Server) replayPage(r *http.Request) (page, error) {
@@ -90,6 +92,13 @@ func (s *Server) replayPage(r *http.Request) (page, error) {
 	data, err := s.replay(r.Context(), d, max(n, 1))
 	if err != nil {
 		return page{}, err
+	}
+	if d.Slug != "" {
+		_, err := s.db.Plan(r.Context(), d.Slug)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return page{}, err
+		}
+		data.HasPlan = err == nil
 	}
 	title := d.Title
 	if title == "" {

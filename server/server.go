@@ -59,16 +59,30 @@ func (s *Server) Handler() http.Handler {
 	get := func(path string, h handlerFunc) { r.Handle(path, s.html(h)).Methods(http.MethodGet, http.MethodHead) }
 	api := func(path string, h apiFunc) { r.Handle(path, s.json(h)).Methods(http.MethodGet, http.MethodHead) }
 
+	file := func(path string, h http.HandlerFunc) { r.Handle(path, h).Methods(http.MethodGet, http.MethodHead) }
+
+	// A session id holds no dot, so that /sessions/{id} leaves the exports
+	// /sessions/{id}.md and .jsonl to their own handlers.
 	get("/", s.sessionsPage)
 	get("/sessions", s.sessionsPage)
-	get("/sessions/{id}", s.replayPage)
+	get("/sessions/{id:[^/.]+}", s.replayPage)
+	file("/sessions/{id:[^/.]+}.md", s.exportMarkdown)
+	file("/sessions/{id:[^/.]+}.jsonl", s.exportJSONL)
+	get("/sessions/{id:[^/.]+}/todos", s.todosPage)
 	get("/sessions/{id}/tools/{tool}", s.toolPage)
 	get("/search", s.searchPage)
+	get("/plans", s.plansPage)
+	get("/plans/{slug}", s.planPage)
+	get("/history", s.historyPage)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
 	api("/api/sessions/{id}/messages", s.apiMessages)
 	api("/api/search", s.apiSearch)
+	api("/api/sessions/{id}/todos", s.apiTodos)
+	api("/api/plans", s.apiPlans)
+	api("/api/plans/{slug}", s.apiPlan)
+	api("/api/history", s.apiHistory)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {

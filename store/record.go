@@ -172,8 +172,11 @@ type Prompt struct {
 type PromptQuery struct {
 	SessionID string
 	Project   string // exactly or by its last path elements
-	Limit     int    // default 50, at most 500
-	Offset    int
+	// Text selects prompts whose text contains it, ignoring ASCII case;
+	// % and _ in it are matched literally.
+	Text   string
+	Limit  int // default 50, at most 500
+	Offset int
 }
 
 // TagLong marks a long session: at least LongMessages messages, or

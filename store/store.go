@@ -70,10 +70,19 @@ type Driver interface {
 	Tags(ctx context.Context, sessionID string) ([]string, error)
 	// Plans returns every plan, newest first, with the sessions sharing its slug.
 	Plans(ctx context.Context) ([]PlanInfo, error)
+	// Plan returns the plan of a slug with the sessions sharing it, or
+	// ErrNotFound.
+	Plan(ctx context.Context, slug string) (PlanInfo, error)
 	// Todos returns the todo lists of a session, by agent id.
 	Todos(ctx context.Context, sessionID string) ([]TodoList, error)
 	// Prompts returns prompts of the history, newest first.
 	Prompts(ctx context.Context, q PromptQuery) ([]Prompt, error)
+	// CountPrompts returns how many prompts a query selects, whatever its
+	// limit and offset.
+	CountPrompts(ctx context.Context, q PromptQuery) (int64, error)
+	// SessionFiles returns the transcript files a session was read from, by
+	// path; they may be gone since.
+	SessionFiles(ctx context.Context, sessionID string) ([]string, error)
 	// Search returns the messages matching a full-text query, best first; a
 	// query that cannot be understood is a *QueryError.
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)

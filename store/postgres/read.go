@@ -219,17 +219,7 @@ func (db *DB) Todos(ctx context.Context, sessionID string) ([]store.TodoList, er
 // Prompts returns prompts of the history, newest first.
 func (db *DB) Prompts(ctx context.Context, q store.PromptQuery) ([]store.Prompt, error) {
 	var a args
-	var where []string
-	if q.SessionID != "" {
-		where = append(where, "session_id = "+a.add(q.SessionID))
-	}
-	if q.Project != "" {
-		where = append(where, `(project = `+a.add(q.Project)+` OR project LIKE `+a.add("%/"+escapeLike(q.Project))+` ESCAPE '\')`)
-	}
-	w := ""
-	if len(where) > 0 {
-		w = " WHERE " + strings.Join(where, " AND ")
-	}
+	w := promptWhere(q, &a)
 	limit, offset := store.PromptPage(q)
 	query := `SELECT key, ts, project, coalesce(session_id, ''), display, pasted FROM prompt_history` + w + `
 		ORDER BY ts DESC NULLS LAST, key LIMIT ` + a.add(limit) + ` OFFSET ` + a.add(offset)

@@ -185,20 +185,7 @@ func (db *DB) Todos(ctx context.Context, sessionID string) ([]store.TodoList, er
 
 // Prompts returns prompts of the history, newest first.
 func (db *DB) Prompts(ctx context.Context, q store.PromptQuery) ([]store.Prompt, error) {
-	var where []string
-	var args []any
-	if q.SessionID != "" {
-		where = append(where, "session_id = ?")
-		args = append(args, q.SessionID)
-	}
-	if q.Project != "" {
-		where = append(where, `(project = ? OR project LIKE ? ESCAPE '\')`)
-		args = append(args, q.Project, "%/"+escapeLike(q.Project))
-	}
-	w := ""
-	if len(where) > 0 {
-		w = " WHERE " + strings.Join(where, " AND ")
-	}
+	w, args := promptWhere(q)
 	limit, offset := store.PromptPage(q)
 	rows, err := db.r.QueryContext(ctx, `SELECT key, ts, project, coalesce(session_id, ''), display, pasted
 		FROM prompt_history`+w+` ORDER BY ts IS NULL, ts DESC, key LIMIT ? OFFSET ?`, append(args, limit, offset)...)

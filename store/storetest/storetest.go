@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"Facets", testFacets},
 	}
 	tests = append(tests, recordTests...)
+	tests = append(tests, historyTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
