@@ -271,6 +271,18 @@ func TestReplayStepsAfter(t *testing.T) {
 		t.Errorf("a fragment holds a script element")
 	}
 
+	// A call whose result came after the line asked from is sent again;
+	// once its result is there, it is not.
+	const call, result = 7, 8 // the fixture's Edit, then its result
+	body, h = steps(strconv.Itoa(call))
+	if !slices.Contains(strings.Fields(h.Get("X-Replaced")), "m-7") || !slices.Contains(stepSeqs(t, body), call) ||
+		!strings.Contains(body, `id="m-8"`) {
+		t.Errorf("after=%d: X-Replaced %q, steps %v; want the call m-7 again, with its result", call, h.Get("X-Replaced"), stepSeqs(t, body))
+	}
+	if body, h := steps(strconv.Itoa(result)); slices.Contains(strings.Fields(h.Get("X-Replaced")), "m-7") || slices.Contains(stepSeqs(t, body), call) {
+		t.Errorf("after=%d: X-Replaced %q; want the call m-7 left alone", result, h.Get("X-Replaced"))
+	}
+
 	for _, bad := range []string{"x", "-1", "1.5"} {
 		if code, body, _ := get(t, ts, "/sessions/"+sessApp+"/steps?after="+bad); code != 400 || !strings.Contains(body, "after") {
 			t.Errorf("after=%s: %d %s, want 400 naming after", bad, code, body)
