@@ -205,15 +205,18 @@ func runDaemon(c *cli.Context) error {
 	if _, err := os.Stat(e.cfg.ClaudeDir); errors.Is(err, fs.ErrNotExist) {
 		e.log.Warn("no Claude directory yet: it is imported when it appears", "claude_dir", e.cfg.ClaudeDir)
 	}
+	opt := ingest.WatchOptions{Rescan: e.cfg.RescanInterval}
 	if e.cfg.UIAddr != "" {
-		stopUI, err := serveUI(e, e.cfg.UIAddr)
+		ui, stopUI, err := serveUI(e, e.cfg.UIAddr)
 		if err != nil {
 			return err
 		}
 		defer stopUI()
+		// Open pages follow the sessions each import changed.
+		opt.OnImport = func(st *ingest.Stats) { ui.Notify(st.SessionIDs()...) }
 	}
 	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", dbName(e.cfg), "rescan", e.cfg.RescanInterval)
-	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, ingest.WatchOptions{Rescan: e.cfg.RescanInterval})
+	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, opt)
 	e.log.Info("stopped")
 	return err
 }

@@ -11,22 +11,26 @@ import (
 	"github.com/claude-insights/insights/server"
 )
 
-// serveUI starts the replay UI on addr and returns a function that stops it,
-// letting requests in flight finish.
-func serveUI(e *env, addr string) (stop func(), err error) {
+// serveUI starts the replay UI on addr and returns the server, to tell it
+// what the watcher imported, and a function that stops it, letting requests
+// in flight finish and ending the event streams.
+func serveUI(e *env, addr string) (srv *server.Server, stop func(), err error) {
 	loc, err := location(e.cfg.Timezone)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	srv, err := server.New(e.db, server.Options{ClaudeDir: e.cfg.ClaudeDir, Location: loc, Log: e.log})
+	srv, err = server.New(e.db, server.Options{ClaudeDir: e.cfg.ClaudeDir, Location: loc, Log: e.log})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("replay UI on %s: %w (another insights running? set ui_addr or --ui-addr)", addr, err)
+		return nil, nil, fmt.Errorf("replay UI on %s: %w (another insights running? set ui_addr or --ui-addr)", addr, err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Shutdown waits for every request to end, and event streams end only
+	// when told to.
+	hs.RegisterOnShutdown(srv.Close)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -35,7 +39,7 @@ func serveUI(e *env, addr string) (stop func(), err error) {
 		}
 	}()
 	e.log.Info("replay UI", "url", "http://"+ln.Addr().String())
-	return func() {
+	return srv, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(ctx)

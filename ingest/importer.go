@@ -117,6 +117,17 @@ type Stats struct {
 // Sessions is the number of sessions the import added to or changed.
 func (s *Stats) Sessions() int { return len(s.sessions) }
 
+// SessionIDs returns the ids of the sessions the import added to or
+// changed, sorted.
+func (s *Stats) SessionIDs() []string {
+	ids := make([]string, 0, len(s.sessions))
+	for id := range s.sessions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
 func (s *Stats) init() {
 	if s.Types == nil {
 		s.Types = map[string]int64{}

@@ -35,6 +35,7 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return t.Format(time.RFC3339)
 		},
+		"active":    active,
 		"withParam": withParam,
 		"sortLink":  sortLink,
 		"add":       func(a, b int) int { return a + b },

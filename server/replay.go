@@ -71,6 +71,9 @@ type replayData struct {
 	Timeline []mark
 	Page     int
 	Pages    int
+	// LastSeq is the line of the main thread's last message, which a live
+	// replay asks for the steps after.
+	LastSeq int64
 	// CallLinks leads from a tool_use id to its call in the replay.
 	CallLinks map[string]string
 	// AnchorPages gives the page of every message, for links to messages
@@ -109,34 +112,13 @@ func (s *Server) replayPage(r *http.Request) (page, error) {
 
 // replay lays out a session and renders one page of it.
 func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, error) {
-	ms, err := s.db.Messages(ctx, d.ID)
+	b, err := s.newBuilder(ctx, d)
 	if err != nil {
 		return nil, err
 	}
-	calls, err := s.db.ToolCalls(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	replies, err := s.db.Replies(ctx, d.ID)
-	if err != nil {
-		return nil, err
-	}
-	l := newLayout(ms, d.Subagents)
+	l := b.l
 	if pageN > l.pages {
 		return nil, notFound("page %d: this session has %d pages", pageN, l.pages)
-	}
-	b := &builder{s: s, d: d, l: l, calls: map[string]*store.ToolCall{}, usage: map[string]store.Usage{},
-		shownUsage: map[string]bool{}, shown: map[string]bool{}, agents: map[string]store.SubagentInfo{}}
-	for i := range calls {
-		b.calls[calls[i].ID] = &calls[i]
-	}
-	for _, u := range replies {
-		if u.MessageID != "" {
-			b.usage[u.MessageID] = u
-		}
-	}
-	for _, a := range d.Subagents {
-		b.agents[a.AgentID] = a
 	}
 	data := &replayData{detail: d, Page: pageN, Pages: l.pages, Timeline: l.timeline(b.calls),
 		CallLinks: map[string]string{}}
@@ -150,6 +132,7 @@ func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, 
 		data.CallLinks[id] = fmt.Sprintf("?page=%d#%s", n.page, n.anchor)
 	}
 	for _, n := range l.main {
+		data.LastSeq = max(data.LastSeq, n.m.Seq)
 		if n.page == pageN && !n.resultOnly {
 			data.Steps = append(data.Steps, b.step(n, 0))
 		}
@@ -162,6 +145,37 @@ func (s *Server) replay(ctx context.Context, d detail, pageN int) (*replayData, 
 		}
 	}
 	return data, nil
+}
+
+// newBuilder reads what a session's replay shows and lays it out.
+func (s *Server) newBuilder(ctx context.Context, d detail) (*builder, error) {
+	ms, err := s.db.Messages(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := s.db.ToolCalls(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	replies, err := s.db.Replies(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	l := newLayout(ms, d.Subagents)
+	b := &builder{s: s, d: d, l: l, calls: map[string]*store.ToolCall{}, usage: map[string]store.Usage{},
+		shownUsage: map[string]bool{}, shown: map[string]bool{}, agents: map[string]store.SubagentInfo{}}
+	for i := range calls {
+		b.calls[calls[i].ID] = &calls[i]
+	}
+	for _, u := range replies {
+		if u.MessageID != "" {
+			b.usage[u.MessageID] = u
+		}
+	}
+	for _, a := range d.Subagents {
+		b.agents[a.AgentID] = a
+	}
+	return b, nil
 }
 
 // builder renders the steps of a page.

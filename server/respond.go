@@ -95,22 +95,30 @@ func (s *Server) html(h handlerFunc) http.Handler {
 func (s *Server) json(h apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := h(r)
-		code := http.StatusOK
 		if err != nil {
-			var msg string
-			code, msg = s.status(r, err)
-			v = map[string]string{"error": msg}
+			s.writeError(w, r, err)
+			return
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			s.log.Error("encode JSON", "path", r.URL.Path, "err", err)
-			code, b = http.StatusInternalServerError, []byte(`{"error":"internal error: see the server's log"}`)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		w.Write(append(b, '\n'))
+		s.writeJSON(w, r, http.StatusOK, v)
 	})
+}
+
+// writeError answers with an error as JSON: {"error": …}.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, msg := s.status(r, err)
+	s.writeJSON(w, r, code, map[string]string{"error": msg})
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("encode JSON", "path", r.URL.Path, "err", err)
+		code, b = http.StatusInternalServerError, []byte(`{"error":"internal error: see the server's log"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
 }
 
 // intParam reads a non-negative integer parameter; def when absent.

@@ -24,6 +24,9 @@ type Options struct {
 	// Location is the time zone pages show times in; nil is UTC.
 	Location *time.Location
 	Log      *slog.Logger
+	// Heartbeat is how often an idle event stream sends a comment; zero is
+	// every 15 seconds.
+	Heartbeat time.Duration
 }
 
 // Server serves the pages and the JSON API over one database.
@@ -32,6 +35,7 @@ type Server struct {
 	opts  Options
 	log   *slog.Logger
 	pages map[string]*template.Template
+	live  *hub
 }
 
 // New returns a server over db. It parses the embedded templates, so that a
@@ -43,7 +47,10 @@ func New(db store.Driver, opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{db: db, opts: opts, log: opts.Log}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = defaultHeartbeat
+	}
+	s := &Server{db: db, opts: opts, log: opts.Log, live: newHub()}
 	pages, err := templates.Parse(s.funcs())
 	if err != nil {
 		return nil, err
@@ -74,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	get("/plans", s.plansPage)
 	get("/plans/{slug}", s.planPage)
 	get("/history", s.historyPage)
+	r.HandleFunc("/sessions/{id}/steps", s.replaySteps).Methods(http.MethodGet, http.MethodHead)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
@@ -83,6 +91,8 @@ func (s *Server) Handler() http.Handler {
 	api("/api/plans", s.apiPlans)
 	api("/api/plans/{slug}", s.apiPlan)
 	api("/api/history", s.apiHistory)
+	r.HandleFunc("/api/sessions/{id}/events", s.sessionEvents).Methods(http.MethodGet)
+	r.HandleFunc("/api/events", s.allEvents).Methods(http.MethodGet)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {

@@ -122,6 +122,14 @@
     if (i >= 0 && i !== current) select(i, false);
   });
 
+  // live.js appends and replaces steps as the session grows.
+  document.addEventListener("replay:steps", function () {
+    var id = current >= 0 ? steps[current].id : "";
+    steps = Array.prototype.slice.call(document.querySelectorAll(".step"));
+    current = id ? steps.indexOf(document.getElementById(id)) : -1;
+    if (current >= 0) steps[current].classList.add("current");
+  });
+
   window.addEventListener("hashchange", function () { goTo(location.hash); });
   if (location.hash) goTo(location.hash);
   else if (position) position.textContent = steps.length + " messages on this page";
