@@ -48,6 +48,10 @@ type Driver interface {
 	// UsageSums returns token usage summed per model and per local day or
 	// per session.
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)
+	// SpentSums sums the replies of a range (q's Since, Until and Project;
+	// its Zone and BySession are ignored) per who spent them, by the rules
+	// of SpentSum, in a few passes inside the database.
+	SpentSums(ctx context.Context, q UsageQuery) ([]SpentSum, error)
 	// Replies returns the billed replies of a session, oldest first.
 	Replies(ctx context.Context, sessionID string) ([]Usage, error)
 	// RepliesBetween returns the billed replies from since (inclusive) to

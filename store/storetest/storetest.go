@@ -49,6 +49,7 @@ func Run(t *testing.T, open Open) {
 		{"ManyBatchesInOneApply", testManyBatchesInOneApply},
 		{"SessionList", testSessionList},
 		{"Facets", testFacets},
+		{"SpentSums", testSpentSums},
 	}
 	tests = append(tests, recordTests...)
 	for _, tc := range tests {
