@@ -42,6 +42,9 @@ type Driver interface {
 	// Sessions returns a page of the sessions a query selects, in its
 	// order, with the number of all it selects.
 	Sessions(ctx context.Context, q SessionQuery) (SessionList, error)
+	// Totals sums the counts of every session and lists the tools called
+	// most (at most tools of them, most calls first, then by name).
+	Totals(ctx context.Context, tools int) (Totals, error)
 	// Facets returns the projects, models and tags sessions can be
 	// filtered by.
 	Facets(ctx context.Context) (Facets, error)

@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"SessionList", testSessionList},
 		{"Facets", testFacets},
 		{"SpentSums", testSpentSums},
+		{"Totals", testTotals},
 	}
 	tests = append(tests, recordTests...)
 	for _, tc := range tests {
