@@ -58,15 +58,21 @@ func (s *Server) Handler() http.Handler {
 	r.StrictSlash(true)
 	get := func(path string, h handlerFunc) { r.Handle(path, s.html(h)).Methods(http.MethodGet, http.MethodHead) }
 	api := func(path string, h apiFunc) { r.Handle(path, s.json(h)).Methods(http.MethodGet, http.MethodHead) }
+	raw := func(path string, h writerFunc) {
+		r.Handle(path, s.jsonWriter(h)).Methods(http.MethodGet, http.MethodHead)
+	}
 
 	get("/", s.sessionsPage)
 	get("/sessions", s.sessionsPage)
 	get("/sessions/{id}", s.replayPage)
 	get("/sessions/{id}/tools/{tool}", s.toolPage)
+	get("/usage", s.usagePage)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
 	api("/api/sessions/{id}/messages", s.apiMessages)
+	api("/api/stats", s.apiStats)
+	raw("/api/usage", s.apiUsage)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {
