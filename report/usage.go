@@ -87,17 +87,7 @@ type Report struct {
 
 // Usage reads usage sums from db and groups them into a report.
 func Usage(ctx context.Context, db store.Driver, opt Options) (*Report, error) {
-	if opt.Location == nil {
-		opt.Location = time.Local
-	}
-	q := store.UsageQuery{Project: opt.Project, BySession: opt.Period == Session}
-	if !opt.Since.IsZero() {
-		q.Since = dayStart(opt.Since, opt.Location)
-	}
-	if !opt.Until.IsZero() {
-		q.Until = dayStart(opt.Until, opt.Location).AddDate(0, 0, 1)
-	}
-	q.Zone = ZoneShifts(opt.Location, q.Since, q.Until)
+	q := query(opt)
 	sums, err := db.UsageSums(ctx, q)
 	if err != nil {
 		return nil, err

@@ -57,6 +57,8 @@ func BenchmarkPages(b *testing.B) {
 		{"replay-long", "/sessions/" + longest.ID},
 		{"replay-long-page-2", "/sessions/" + longest.ID + "?page=2"},
 		{"api-messages", "/api/sessions/" + longest.ID + "/messages"},
+		{"usage", "/usage"},
+		{"usage-range", "/usage?since=" + longest.FirstAt.Format(time.DateOnly) + "&until=" + longest.FirstAt.AddDate(0, 0, 30).Format(time.DateOnly)},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			var took []time.Duration

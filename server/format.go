@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/claude-insights/insights/report"
 	"github.com/claude-insights/insights/store"
 )
 
@@ -35,12 +36,13 @@ func (s *Server) funcs() template.FuncMap {
 			}
 			return t.Format(time.RFC3339)
 		},
-		"active":    active,
-		"withParam": withParam,
-		"sortLink":  sortLink,
-		"add":       func(a, b int) int { return a + b },
-		"itoa":      itoa,
-		"bytes":     humanBytes,
+		"active":     active,
+		"withParam":  withParam,
+		"sortLink":   sortLink,
+		"add":        func(a, b int) int { return a + b },
+		"itoa":       itoa,
+		"bytes":      humanBytes,
+		"shortModel": report.ShortModel,
 		"shortID": func(id string) string {
 			if len(id) > 8 {
 				return id[:8]

@@ -65,6 +65,9 @@ func (s *Server) Handler() http.Handler {
 	r.StrictSlash(true)
 	get := func(path string, h handlerFunc) { r.Handle(path, s.html(h)).Methods(http.MethodGet, http.MethodHead) }
 	api := func(path string, h apiFunc) { r.Handle(path, s.json(h)).Methods(http.MethodGet, http.MethodHead) }
+	raw := func(path string, h writerFunc) {
+		r.Handle(path, s.jsonWriter(h)).Methods(http.MethodGet, http.MethodHead)
+	}
 
 	file := func(path string, h http.HandlerFunc) { r.Handle(path, h).Methods(http.MethodGet, http.MethodHead) }
 
@@ -82,6 +85,7 @@ func (s *Server) Handler() http.Handler {
 	get("/plans/{slug}", s.planPage)
 	get("/history", s.historyPage)
 	r.HandleFunc("/sessions/{id}/steps", s.replaySteps).Methods(http.MethodGet, http.MethodHead)
+	get("/usage", s.usagePage)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
@@ -93,6 +97,8 @@ func (s *Server) Handler() http.Handler {
 	api("/api/history", s.apiHistory)
 	r.HandleFunc("/api/sessions/{id}/events", s.sessionEvents).Methods(http.MethodGet)
 	r.HandleFunc("/api/events", s.allEvents).Methods(http.MethodGet)
+	api("/api/stats", s.apiStats)
+	raw("/api/usage", s.apiUsage)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {

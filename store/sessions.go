@@ -93,3 +93,18 @@ type Facet struct {
 	Value    string
 	Sessions int64
 }
+
+// Totals are the counts of every session summed, with the tools called most.
+type Totals struct {
+	Sessions, Messages, ToolCalls, ToolErrors, Subagents int64
+	// FirstAt is the start of the oldest session, LastAt the end of the
+	// newest; zero without sessions.
+	FirstAt, LastAt time.Time
+	Tools           []ToolCount
+}
+
+// ToolCount is how often a tool was called and how many of its calls failed.
+type ToolCount struct {
+	Name          string
+	Calls, Errors int64
+}

@@ -42,12 +42,19 @@ type Driver interface {
 	// Sessions returns a page of the sessions a query selects, in its
 	// order, with the number of all it selects.
 	Sessions(ctx context.Context, q SessionQuery) (SessionList, error)
+	// Totals sums the counts of every session and lists the tools called
+	// most (at most tools of them, most calls first, then by name).
+	Totals(ctx context.Context, tools int) (Totals, error)
 	// Facets returns the projects, models and tags sessions can be
 	// filtered by.
 	Facets(ctx context.Context) (Facets, error)
 	// UsageSums returns token usage summed per model and per local day or
 	// per session.
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)
+	// SpentSums sums the replies of a range (q's Since, Until and Project;
+	// its Zone and BySession are ignored) per who spent them, by the rules
+	// of SpentSum, in a few passes inside the database.
+	SpentSums(ctx context.Context, q UsageQuery) ([]SpentSum, error)
 	// Replies returns the billed replies of a session, oldest first.
 	Replies(ctx context.Context, sessionID string) ([]Usage, error)
 	// RepliesBetween returns the billed replies from since (inclusive) to

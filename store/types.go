@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"time"
 )
 
@@ -255,4 +256,47 @@ func BucketCeil(t time.Time) int64 {
 		return ms/bucketMillis + 1
 	}
 	return ms / bucketMillis
+}
+
+// Who a SpentSum's replies went to.
+const (
+	SpentMain     = "main"     // the main thread
+	SpentSubagent = "subagent" // subagents, by their type
+	SpentSkill    = "skill"    // a skill, part of the main thread's usage
+	SpentMCP      = "mcp"      // an MCP server, part of its caller's usage
+)
+
+// SpentSum is the usage of a range that one party spent, summed over
+// sessions. A reply goes to the main thread or to its subagent (Name: the
+// subagent's type, "" when unknown); a main-thread reply also to the skill
+// the session loaded last with the Skill tool at or before it, unless the
+// user typed a prompt in between; a reply that calls MCP tools
+// (mcp__<server>__<tool>) also to the first server it calls. Main and
+// subagent sums add up to the range's usage; skill and MCP sums are parts of
+// them.
+type SpentSum struct {
+	By   string // SpentMain, SpentSubagent, SpentSkill or SpentMCP
+	Name string
+	Tokens
+	// Cost sums the priced replies, rounded with RoundCost.
+	Cost     float64
+	Unpriced int64 // replies whose model has no price
+	Replies  int64
+	Sessions int64 // sessions with such replies
+}
+
+// SortSpent orders sums as reports show them: the main thread, subagents,
+// skills, then MCP servers, each by cost (highest first), then name.
+func SortSpent(ss []SpentSum) {
+	order := map[string]int{SpentMain: 0, SpentSubagent: 1, SpentSkill: 2, SpentMCP: 3}
+	sort.Slice(ss, func(i, j int) bool {
+		a, b := ss[i], ss[j]
+		if order[a.By] != order[b.By] {
+			return order[a.By] < order[b.By]
+		}
+		if a.Cost != b.Cost {
+			return a.Cost > b.Cost
+		}
+		return a.Name < b.Name
+	})
 }

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Open) {
 		{"ManyBatchesInOneApply", testManyBatchesInOneApply},
 		{"SessionList", testSessionList},
 		{"Facets", testFacets},
+		{"SpentSums", testSpentSums},
+		{"Totals", testTotals},
 	}
 	tests = append(tests, recordTests...)
 	tests = append(tests, historyTests...)
