@@ -68,7 +68,6 @@ func (s *Server) Handler() http.Handler {
 	raw := func(path string, h writerFunc) {
 		r.Handle(path, s.jsonWriter(h)).Methods(http.MethodGet, http.MethodHead)
 	}
-
 	file := func(path string, h http.HandlerFunc) { r.Handle(path, h).Methods(http.MethodGet, http.MethodHead) }
 
 	// A session id holds no dot, so that /sessions/{id} leaves the exports
@@ -80,25 +79,27 @@ func (s *Server) Handler() http.Handler {
 	file("/sessions/{id:[^/.]+}.jsonl", s.exportJSONL)
 	get("/sessions/{id:[^/.]+}/todos", s.todosPage)
 	get("/sessions/{id}/tools/{tool}", s.toolPage)
+	file("/sessions/{id}/steps", s.replaySteps)
 	get("/search", s.searchPage)
 	get("/plans", s.plansPage)
 	get("/plans/{slug}", s.planPage)
 	get("/history", s.historyPage)
-	r.HandleFunc("/sessions/{id}/steps", s.replaySteps).Methods(http.MethodGet, http.MethodHead)
 	get("/usage", s.usagePage)
 
 	api("/api/sessions", s.apiSessions)
 	api("/api/sessions/{id}", s.apiSession)
 	api("/api/sessions/{id}/messages", s.apiMessages)
-	api("/api/search", s.apiSearch)
 	api("/api/sessions/{id}/todos", s.apiTodos)
+	api("/api/search", s.apiSearch)
 	api("/api/plans", s.apiPlans)
 	api("/api/plans/{slug}", s.apiPlan)
 	api("/api/history", s.apiHistory)
-	r.HandleFunc("/api/sessions/{id}/events", s.sessionEvents).Methods(http.MethodGet)
-	r.HandleFunc("/api/events", s.allEvents).Methods(http.MethodGet)
 	api("/api/stats", s.apiStats)
 	raw("/api/usage", s.apiUsage)
+
+	// Streams of changes, fed by the watcher (live.go).
+	r.HandleFunc("/api/sessions/{id}/events", s.sessionEvents).Methods(http.MethodGet)
+	r.HandleFunc("/api/events", s.allEvents).Methods(http.MethodGet)
 
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticFiles()))
 	r.NotFoundHandler = s.html(func(*http.Request) (page, error) {
