@@ -70,8 +70,9 @@ func searchWhere(a *args, tsq string, sq store.SearchQuery) string {
 		where = append(where, "m.role = "+a.add(sq.Role))
 	}
 	if sq.Tool != "" {
-		where = append(where, `EXISTS (SELECT 1 FROM tool_calls c WHERE c.name = `+a.add(sq.Tool)+`
-			AND (c.message_uuid = m.uuid OR c.result_uuid = m.uuid))`)
+		tool := a.add(sq.Tool)
+		where = append(where, `m.uuid IN (SELECT message_uuid FROM tool_calls WHERE name = `+tool+`
+			UNION SELECT result_uuid FROM tool_calls WHERE name = `+tool+` AND result_uuid IS NOT NULL)`)
 	}
 	if !sq.Since.IsZero() {
 		where = append(where, "m.ts >= "+a.add(ms(sq.Since))+"::timestamptz")

@@ -497,6 +497,17 @@ func testSearchPages(t *testing.T, db store.Driver) {
 	if res := search(t, db, store.SearchQuery{Text: "needle"}); len(res.Hits) != 20 {
 		t.Errorf("default page holds %d hits, want 20", len(res.Hits))
 	}
+	// With a filter too, and past the last page, the total is all hits.
+	for _, q := range []store.SearchQuery{
+		{Text: "needle", Role: "user", Limit: 20, Offset: 40},
+		{Text: "needle", Role: "user", Limit: 20, Offset: 100},
+		{Text: "needle", Limit: 20, Offset: 100},
+	} {
+		res := search(t, db, q)
+		if res.Total != 45 || len(res.Hits) != max(0, min(20, 45-q.Offset)) {
+			t.Errorf("%+v: total %d, %d hits; want 45 in all", q, res.Total, len(res.Hits))
+		}
+	}
 }
 
 func testSearchBadQuery(t *testing.T, db store.Driver) {
