@@ -15,8 +15,8 @@ import (
 	"github.com/claude-insights/insights/synth"
 )
 
-// BenchmarkPages renders the sessions list and the replay of the longest
-// session on an SQLite database imported from a generated tree (seed 1,
+// BenchmarkPages renders the sessions list, the replay of the longest
+// session, the usage page and searches on an SQLite database imported from a generated tree (seed 1,
 // its first session over 2,000 messages long), and reports the 50th and 95th
 // percentile of a render. The tree is INSIGHTS_BENCH_SIZE bytes (default
 // 20 MB); BENCHMARKS.md gives the numbers for 250 MB.
@@ -51,24 +51,38 @@ func BenchmarkPages(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := s.Handler()
-	for _, p := range []struct{ name, path string }{
-		{"list", "/sessions"},
-		{"list-filtered", "/sessions?errors=1&sort=cost&order=asc"},
-		{"replay-long", "/sessions/" + longest.ID},
-		{"replay-long-page-2", "/sessions/" + longest.ID + "?page=2"},
-		{"api-messages", "/api/sessions/" + longest.ID + "/messages"},
-		{"usage", "/usage"},
-		{"usage-range", "/usage?since=" + longest.FirstAt.Format(time.DateOnly) + "&until=" + longest.FirstAt.AddDate(0, 0, 30).Format(time.DateOnly)},
+	// searches is a mix of what people type: common and rare words, a
+	// phrase, a prefix, several words, a filter, a later page.
+	searches := []string{
+		"/search?q=the", "/search?q=loader", "/search?q=%22config+loader%22", "/search?q=migrat*",
+		"/search?q=deploy+schema+timeout", "/search?q=xyzzy", "/search?q=the&role=assistant",
+		"/search?q=config&tool=Bash", "/search?q=the&offset=200", "/api/search?q=timeout+retry",
+	}
+	for _, p := range []struct {
+		name  string
+		paths []string
+	}{
+		{"list", []string{"/sessions"}},
+		{"list-filtered", []string{"/sessions?errors=1&sort=cost&order=asc"}},
+		{"replay-long", []string{"/sessions/" + longest.ID}},
+		{"replay-long-page-2", []string{"/sessions/" + longest.ID + "?page=2"}},
+		{"api-messages", []string{"/api/sessions/" + longest.ID + "/messages"}},
+		{"usage", []string{"/usage"}},
+		{"usage-range", []string{"/usage?since=" + longest.FirstAt.Format(time.DateOnly) + "&until=" + longest.FirstAt.AddDate(0, 0, 30).Format(time.DateOnly)}},
+		{"search-word", searches[:1]},
+		{"search-filtered", searches[6:8]},
+		{"search-mix", searches},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			var took []time.Duration
 			for i := 0; i < b.N; i++ {
+				path := p.paths[i%len(p.paths)]
 				w := httptest.NewRecorder()
 				t0 := time.Now()
-				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, p.path, nil))
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 				took = append(took, time.Since(t0))
 				if w.Code != 200 {
-					b.Fatalf("GET %s: %d", p.path, w.Code)
+					b.Fatalf("GET %s: %d", path, w.Code)
 				}
 				b.SetBytes(int64(w.Body.Len()))
 			}

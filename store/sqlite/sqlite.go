@@ -15,11 +15,25 @@ import (
 	"strings"
 
 	migratesqlite "github.com/golang-migrate/migrate/v4/database/sqlite3"
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	sqlite3 "github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 
 	"github.com/claude-insights/insights/migrations"
 	"github.com/claude-insights/insights/store"
 )
+
+// readerMmap is how much of the file a reader maps into memory. Reading
+// pages from the map rather than through read calls takes a third off
+// queries that visit many rows (a search of a common word filtered by role
+// on the 420 MB database of a 250 MB tree: 50 ms to 37 ms); the mapped
+// pages are the system's file cache, shared, not memory of the process's own.
+const readerMmap = 1 << 30
+
+func init() {
+	sql.Register("sqlite3_reader", &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(fmt.Sprintf("PRAGMA mmap_size = %d", readerMmap), nil)
+		return err
+	}})
+}
 
 // DB is a store.Driver over one SQLite file.
 type DB struct {
@@ -50,7 +64,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite3", dsn(path, url.Values{"_query_only": {"1"}}))
+	r, err := sql.Open("sqlite3_reader", dsn(path, url.Values{"_query_only": {"1"}}))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s for reading: %w", path, err)

@@ -61,6 +61,16 @@ func TestNewDatabaseSettings(t *testing.T) {
 	if err := conn.QueryRow("PRAGMA journal_mode").Scan(&journal); err != nil || journal != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", journal, err)
 	}
+	// Readers map the file.
+	r, err := sql.Open("sqlite3_reader", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var mmap int64
+	if err := r.QueryRow("PRAGMA mmap_size").Scan(&mmap); err != nil || mmap != 1<<30 {
+		t.Errorf("a reader's mmap_size = %d, %v; want 1 GiB", mmap, err)
+	}
 }
 
 func TestReopenKeepsData(t *testing.T) {
