@@ -184,11 +184,7 @@ type apiMessages struct {
 // 5,000) and offset.
 func (s *Server) apiMessages(r *http.Request) (any, error) {
 	id := mux.Vars(r)["id"]
-	limit, err := intParam(r, "limit", 500, 5000)
-	if err != nil {
-		return nil, err
-	}
-	offset, err := intParam(r, "offset", 0, 0)
+	limit, offset, err := pageParams(r, 500, 5000)
 	if err != nil {
 		return nil, err
 	}

@@ -153,13 +153,9 @@ func (s *Server) apiHistory(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit, err = intParam(r, "limit", historyPageSize, 500); err != nil {
+	if q.Limit, q.Offset, err = pageParams(r, historyPageSize, 500); err != nil {
 		return nil, err
 	}
-	if q.Offset, err = intParam(r, "offset", 0, 0); err != nil {
-		return nil, err
-	}
-	q.Limit = max(q.Limit, 1)
 	rows, total, err := s.prompts(r, q)
 	if err != nil {
 		return nil, err

@@ -208,15 +208,10 @@ func toAPIPlan(p store.PlanInfo, title string, ss []planSession) apiPlan {
 // apiPlans is GET /api/plans: the plans, newest first, each with its
 // Markdown and sessions, with limit (default 50, at most 500) and offset.
 func (s *Server) apiPlans(r *http.Request) (any, error) {
-	limit, err := intParam(r, "limit", planPageSize, 500)
+	limit, offset, err := pageParams(r, planPageSize, 500)
 	if err != nil {
 		return nil, err
 	}
-	offset, err := intParam(r, "offset", 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	limit = max(limit, 1)
 	rows, total, err := s.planRows(r, limit, offset)
 	if err != nil {
 		return nil, err

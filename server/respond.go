@@ -121,6 +121,18 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v a
 	w.Write(append(b, '\n'))
 }
 
+// pageParams reads the limit (def when absent, at least 1, at most max) and
+// offset of a page of a JSON list.
+func pageParams(r *http.Request, def, max int) (limit, offset int, err error) {
+	if limit, err = intParam(r, "limit", def, max); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = intParam(r, "offset", 0, 0); err != nil {
+		return 0, 0, err
+	}
+	return cmp.Or(limit, 1), offset, nil
+}
+
 // intParam reads a non-negative integer parameter; def when absent.
 func intParam(r *http.Request, name string, def, max int) (int, error) {
 	v := r.URL.Query().Get(name)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,32 +27,12 @@ func (s *Server) searchQuery(r *http.Request) (store.SearchQuery, error) {
 		Text: strings.TrimSpace(v.Get("q")), Project: v.Get("project"), Role: v.Get("role"),
 		Tool: strings.TrimSpace(v.Get("tool")), SessionID: v.Get("session"),
 	}
-	if q.Role != "" && !oneOf(q.Role, searchRoles) {
+	if q.Role != "" && !slices.Contains(searchRoles, q.Role) {
 		return q, badRequest("role=%q: want %s", q.Role, strings.Join(searchRoles, ", "))
 	}
 	var err error
-	if q.Since, err = s.dateParam(v, "since"); err != nil {
-		return q, err
-	}
-	if q.Until, err = s.dateParam(v, "until"); err != nil {
-		return q, err
-	}
-	if !q.Until.IsZero() {
-		q.Until = q.Until.AddDate(0, 0, 1)
-	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return q, badRequest("since=%s is after until=%s", v.Get("since"), v.Get("until"))
-	}
-	return q, nil
-}
-
-func oneOf(s string, set []string) bool {
-	for _, v := range set {
-		if s == v {
-			return true
-		}
-	}
-	return false
+	q.Since, q.Until, err = s.dayRange(v)
+	return q, err
 }
 
 // hitLink is where a hit is in its session's replay: the message's anchor,
@@ -165,13 +146,9 @@ func (s *Server) apiSearch(r *http.Request) (any, error) {
 	if q.Text == "" {
 		return nil, badRequest("q: say what to search for")
 	}
-	if q.Limit, err = intParam(r, "limit", store.DefaultSearchLimit, store.MaxSearchLimit); err != nil {
+	if q.Limit, q.Offset, err = pageParams(r, store.DefaultSearchLimit, store.MaxSearchLimit); err != nil {
 		return nil, err
 	}
-	if q.Offset, err = intParam(r, "offset", 0, 0); err != nil {
-		return nil, err
-	}
-	q.Limit = max(q.Limit, 1)
 	res, err := s.db.Search(r.Context(), q)
 	if err != nil {
 		return nil, err

@@ -43,19 +43,26 @@ func (s *Server) sessionQuery(r *http.Request) (store.SessionQuery, error) {
 		return q, badRequest("errors=%q: want 1 or 0", e)
 	}
 	var err error
-	if q.Since, err = s.dateParam(v, "since"); err != nil {
-		return q, err
+	q.Since, q.Until, err = s.dayRange(v)
+	return q, err
+}
+
+// dayRange reads the days since and until (both inclusive, in the server's
+// zone) as the instants they span: the start of since, the end of until.
+func (s *Server) dayRange(v url.Values) (since, until time.Time, err error) {
+	if since, err = s.dateParam(v, "since"); err != nil {
+		return since, until, err
 	}
-	if q.Until, err = s.dateParam(v, "until"); err != nil {
-		return q, err
+	if until, err = s.dateParam(v, "until"); err != nil {
+		return since, until, err
 	}
-	if !q.Until.IsZero() {
-		q.Until = q.Until.AddDate(0, 0, 1)
+	if !until.IsZero() {
+		until = until.AddDate(0, 0, 1)
 	}
-	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-		return q, badRequest("since=%s is after until=%s", v.Get("since"), v.Get("until"))
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		return since, until, badRequest("since=%s is after until=%s", v.Get("since"), v.Get("until"))
 	}
-	return q, nil
+	return since, until, nil
 }
 
 // dateParam reads a date as the start of that day in the server's zone.
@@ -127,13 +134,9 @@ func (s *Server) apiSessions(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if q.Limit, err = intParam(r, "limit", listPageSize, 500); err != nil {
+	if q.Limit, q.Offset, err = pageParams(r, listPageSize, 500); err != nil {
 		return nil, err
 	}
-	if q.Offset, err = intParam(r, "offset", 0, 0); err != nil {
-		return nil, err
-	}
-	q.Limit = max(q.Limit, 1)
 	list, err := s.db.Sessions(r.Context(), q)
 	if err != nil {
 		return nil, err
