@@ -101,11 +101,10 @@ func (s *Server) historyPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	n, err := intParam(r, "page", 1, 0)
+	n, err := pageNumber(r)
 	if err != nil {
 		return page{}, err
 	}
-	n = max(n, 1)
 	q.Limit, q.Offset = historyPageSize, (n-1)*historyPageSize
 	rows, total, err := s.prompts(r, q)
 	if err != nil {

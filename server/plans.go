@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -110,19 +111,19 @@ func (s *Server) planRows(r *http.Request, limit, offset int) ([]planRow, int, e
 }
 
 type plansData struct {
-	Plans []planRow
-	Total int
-	Page  int
-	Pages int
-	Dir   string
+	Plans  []planRow
+	Total  int
+	Page   int
+	Pages  int
+	Params url.Values // none: the pager's links carry the page alone
+	Dir    string
 }
 
 func (s *Server) plansPage(r *http.Request) (page, error) {
-	n, err := intParam(r, "page", 1, 0)
+	n, err := pageNumber(r)
 	if err != nil {
 		return page{}, err
 	}
-	n = max(n, 1)
 	rows, total, err := s.planRows(r, planPageSize, (n-1)*planPageSize)
 	if err != nil {
 		return page{}, err

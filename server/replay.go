@@ -88,11 +88,11 @@ func (s *Server) replayPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	n, err := intParam(r, "page", 1, 0)
+	n, err := pageNumber(r)
 	if err != nil {
 		return page{}, err
 	}
-	data, err := s.replay(r.Context(), d, max(n, 1))
+	data, err := s.replay(r.Context(), d, n)
 	if err != nil {
 		return page{}, err
 	}

@@ -121,6 +121,12 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v a
 	w.Write(append(b, '\n'))
 }
 
+// pageNumber reads the page of a list a page shows, 1 when absent.
+func pageNumber(r *http.Request) (int, error) {
+	n, err := intParam(r, "page", 1, 0)
+	return max(n, 1), err
+}
+
 // pageParams reads the limit (def when absent, at least 1, at most max) and
 // offset of a page of a JSON list.
 func pageParams(r *http.Request, def, max int) (limit, offset int, err error) {

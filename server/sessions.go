@@ -94,11 +94,10 @@ func (s *Server) sessionsPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	n, err := intParam(r, "page", 1, 0)
+	n, err := pageNumber(r)
 	if err != nil {
 		return page{}, err
 	}
-	n = max(n, 1)
 	q.Limit, q.Offset = listPageSize, (n-1)*listPageSize
 	list, err := s.db.Sessions(r.Context(), q)
 	if err != nil {
