@@ -18,10 +18,19 @@ func TestBrowserUsage(t *testing.T) {
 		browser.Screenshot(t, ctx, "failed")
 		t.Fatalf("open the usage page: %v", err)
 	}
-	bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](
-		`[...document.querySelectorAll("svg.usage-chart rect.bar")].filter(r => r.getBoundingClientRect().height > 0).length`))
-	if err != nil || bars != 3 {
-		t.Errorf("%d bars drawn (%v), want 3", bars, err)
+	// One bar drawn for each day with usage (the fixtures have three), in
+	// order, each taller the more it cost.
+	days, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`[...document.querySelectorAll("svg.usage-chart rect.bar")].filter(r => r.getBoundingClientRect().height > 0).map(r => r.dataset.day).join(",")`))
+	if err != nil || days != "2026-02-10,2026-02-11,2026-03-01" {
+		t.Errorf("bars drawn for %q (%v), want the three days with usage", days, err)
+	}
+	taller, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+		var h = d => document.querySelector('rect.bar[data-day="' + d + '"]').getBoundingClientRect().height;
+		return h("2026-02-10") > h("2026-02-11") && h("2026-02-11") > h("2026-03-01");
+	})()`))
+	if err != nil || !taller {
+		t.Errorf("the bars' heights do not follow the days' costs ($0.20, $0.14, $0.00) (%v)", err)
 	}
 	fill, err := chromedp.Run(ctx, chromedp.Evaluate[string](
 		`getComputedStyle(document.querySelector("svg.usage-chart rect.bar")).fill`))
