@@ -8,14 +8,26 @@
   "use strict";
   if (!window.EventSource) return;
 
+  // onSession follows a stream while the page is visible. A hidden tab lets
+  // its connection go (a browser opens only six to one server, and every
+  // open tab would hold one), and connects again when shown: a replay's
+  // stream starts with the session as it is, so nothing is missed.
   function onSession(url, fn) {
-    var es = new EventSource(url);
-    es.addEventListener("session", function (e) {
-      var ev;
-      try { ev = JSON.parse(e.data); } catch (err) { return; }
-      if (ev && typeof ev.id === "string") fn(ev);
+    var es = null;
+    function open() {
+      if (es) return;
+      es = new EventSource(url);
+      es.addEventListener("session", function (e) {
+        var ev;
+        try { ev = JSON.parse(e.data); } catch (err) { return; }
+        if (ev && typeof ev.id === "string") fn(ev);
+      });
+    }
+    function close() { if (es) { es.close(); es = null; } }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "hidden") close(); else open();
     });
-    return es;
+    if (document.visibilityState !== "hidden") open();
   }
 
   function followReplay(article) {
