@@ -234,3 +234,25 @@ func TestSearchSameOnBothDrivers(t *testing.T) {
 		}
 	}
 }
+
+// Every hit's link names an element of its replay (or a message the replay
+// maps to another of its pages): prompts, replies, tool results shown with
+// their calls, subagents' messages.
+func TestSearchHitsLandOnTheirMessage(t *testing.T) {
+	ts := newServer(t)
+	checked := 0
+	for _, q := range []string{"config", "the", "callers", "script", "Bash", "error", "test*"} {
+		a := searchJSON(t, must200(t, ts, "/api/search?limit=200&q="+url.QueryEscape(q)))
+		for _, h := range a.Hits {
+			path, id, _ := strings.Cut(h.URL, "#")
+			page := must200(t, ts, path)
+			if !strings.Contains(page, `id="`+id+`"`) && !strings.Contains(page, `"`+id+`":`) {
+				t.Errorf("%s: the replay has no message %s", h.URL, id)
+			}
+			checked++
+		}
+	}
+	if checked < 50 {
+		t.Errorf("only %d hits checked", checked)
+	}
+}
