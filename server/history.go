@@ -114,12 +114,7 @@ func (s *Server) historyPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	params := url.Values{}
-	for _, k := range []string{"q", "project", "session"} {
-		if v := r.URL.Query().Get(k); v != "" {
-			params.Set(k, v)
-		}
-	}
+	params := keptParams(r, "q", "project", "session")
 	d := historyData{Query: q, Params: params, Prompts: rows, Projects: facets.Projects, Total: total, Page: n,
 		Pages: int((total + historyPageSize - 1) / historyPageSize), Filters: len(params) > 0, Dir: s.opts.ClaudeDir}
 	if n > 1 && n > d.Pages {

@@ -80,12 +80,7 @@ func (s *Server) searchPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	params := url.Values{}
-	for _, k := range []string{"q", "project", "role", "tool", "session", "since", "until"} {
-		if v := r.URL.Query().Get(k); v != "" {
-			params.Set(k, v)
-		}
-	}
+	params := keptParams(r, "q", "project", "role", "tool", "session", "since", "until")
 	d := searchData{Query: q, Params: params, Projects: facets.Projects, Roles: searchRoles, Prev: -1, Next: -1}
 	for k := range params {
 		d.Filters = d.Filters || k != "q"

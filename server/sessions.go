@@ -107,12 +107,7 @@ func (s *Server) sessionsPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	params := url.Values{}
-	for _, k := range []string{"project", "model", "tag", "q", "errors", "since", "until", "sort", "order"} {
-		if v := r.URL.Query().Get(k); v != "" {
-			params.Set(k, v)
-		}
-	}
+	params := keptParams(r, "project", "model", "tag", "q", "errors", "since", "until", "sort", "order")
 	d := sessionsData{
 		Query: q, Params: params, List: list, Facets: facets, Page: n,
 		Pages: int((list.Total + listPageSize - 1) / listPageSize), Dir: s.opts.ClaudeDir,
@@ -145,6 +140,18 @@ func (s *Server) apiSessions(r *http.Request) (any, error) {
 		out.Sessions = append(out.Sessions, toAPISession(l.Session, l.Tags, l.Models))
 	}
 	return out, nil
+}
+
+// keptParams are the parameters of a request that a page keeps in its links
+// (to other pages, other orders): those of keys that are set.
+func keptParams(r *http.Request, keys ...string) url.Values {
+	params := url.Values{}
+	for _, k := range keys {
+		if v := r.URL.Query().Get(k); v != "" {
+			params.Set(k, v)
+		}
+	}
+	return params
 }
 
 // withParam returns the query string of params with one key set (or

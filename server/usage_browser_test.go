@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -38,13 +37,5 @@ func TestBrowserUsage(t *testing.T) {
 		t.Errorf("bars are filled with %q (%v): the stylesheet does not reach them", fill, err)
 	}
 	browser.Screenshot(t, ctx, "usage")
-	log := browser.Events(ctx)
-	if d, e := log.Dialogs(), log.Exceptions(); len(d) > 0 || len(e) > 0 {
-		t.Errorf("dialogs %q, exceptions %q; want none", d, e)
-	}
-	for _, c := range log.Console() {
-		if strings.Contains(c, "Content Security Policy") || strings.Contains(c, "error") {
-			t.Errorf("console: %s", c)
-		}
-	}
+	quiet(t, ctx)
 }
