@@ -103,3 +103,10 @@ type CostFunc func(model string, t Tokens) (cost float64, ok bool)
 
 // ErrNotFound is returned when a requested row does not exist.
 var ErrNotFound = errors.New("not found")
+
+// SQLError is a statement the SQL explorer refused or could not run, or a
+// request for a table or column it does not have; its message is meant for
+// the user.
+type SQLError struct{ Msg string }
+
+func (e *SQLError) Error() string { return e.Msg }
