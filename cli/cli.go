@@ -30,6 +30,7 @@ const (
 	flagClaudeDir = "claude-dir"
 	flagLogLevel  = "log-level"
 	flagUIAddr    = "ui-addr"
+	flagSQLAddr   = "sql-addr"
 )
 
 // globalFlags are accepted before the command and after it. Only the top
@@ -67,9 +68,12 @@ func New(version string) *cli.App {
 		Version: version,
 		Description: "Without a command, insights runs as a daemon: it imports every transcript under the\n" +
 			"Claude directory into the database, keeps it current, and serves the replay UI on\n" +
-			"http://127.0.0.1:8002 (ui_addr) until interrupted.",
+			"http://127.0.0.1:8002 (ui_addr) and, in solo mode, the SQL explorer on\n" +
+			"http://127.0.0.1:8001 (sql_addr) until interrupted.",
 		Flags: append(globalFlags(true), &cli.StringFlag{Name: flagUIAddr, EnvVars: []string{"INSIGHTS_UI_ADDR"},
-			Usage: "`ADDR` the replay UI listens on while the daemon runs (default 127.0.0.1:8002; \"\" turns it off)"}),
+			Usage: "`ADDR` the replay UI listens on while the daemon runs (default 127.0.0.1:8002; \"\" turns it off)"},
+			&cli.StringFlag{Name: flagSQLAddr, EnvVars: []string{"INSIGHTS_SQL_ADDR"},
+				Usage: "`ADDR` the SQL explorer listens on while the daemon runs, solo mode (default 127.0.0.1:8001; \"\" turns it off)"}),
 		Action: runDaemon,
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
@@ -79,6 +83,7 @@ func New(version string) *cli.App {
 			statuslineCommand(),
 			serviceCommand(),
 			benchCommand(),
+			datasetteCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -107,6 +112,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagClaudeDir: &cfg.ClaudeDir,
 		flagLogLevel:  &cfg.LogLevel,
 		flagUIAddr:    &cfg.UIAddr,
+		flagSQLAddr:   &cfg.SQLAddr,
 	} {
 		if v, ok := lookup(c, name); ok {
 			*dst = v
@@ -206,14 +212,23 @@ func runDaemon(c *cli.Context) error {
 		e.log.Warn("no Claude directory yet: it is imported when it appears", "claude_dir", e.cfg.ClaudeDir)
 	}
 	opt := ingest.WatchOptions{Rescan: e.cfg.RescanInterval}
+	var replayURL string
 	if e.cfg.UIAddr != "" {
-		ui, stopUI, err := serveUI(e, e.cfg.UIAddr)
+		ui, url, stopUI, err := serveUI(e, e.cfg.UIAddr)
 		if err != nil {
 			return err
 		}
 		defer stopUI()
+		replayURL = url
 		// Open pages follow the sessions each import changed.
 		opt.OnImport = func(st *ingest.Stats) { ui.Notify(st.SessionIDs()...) }
+	}
+	if e.cfg.SQLAddr != "" && !e.cfg.IsPostgres() {
+		stopSQL, err := serveSQL(ctx, e, e.cfg.SQLAddr, replayURL)
+		if err != nil {
+			return err
+		}
+		defer stopSQL()
 	}
 	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", dbName(e.cfg), "rescan", e.cfg.RescanInterval)
 	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, opt)

@@ -38,6 +38,7 @@ func isolate(t testing.TB) string {
 	// Daemons under test serve their UI on a port of their own, never on
 	// the one a running insights may hold.
 	t.Setenv("INSIGHTS_UI_ADDR", "127.0.0.1:0")
+	t.Setenv("INSIGHTS_SQL_ADDR", "127.0.0.1:0")
 	return home
 }
 

@@ -9,37 +9,66 @@ import (
 	"time"
 
 	"github.com/claude-insights/insights/server"
+	"github.com/claude-insights/insights/store/sqlite"
 )
 
 // serveUI starts the replay UI on addr and returns the server, to tell it
-// what the watcher imported, and a function that stops it, letting requests
-// in flight finish and ending the event streams.
-func serveUI(e *env, addr string) (srv *server.Server, stop func(), err error) {
+// what the watcher imported, its URL, and a function that stops it,
+// letting requests in flight finish and ending the event streams.
+func serveUI(e *env, addr string) (srv *server.Server, url string, stop func(), err error) {
 	loc, err := location(e.cfg.Timezone)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	srv, err = server.New(e.db, server.Options{ClaudeDir: e.cfg.ClaudeDir, Location: loc, Log: e.log})
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
+	url, stop, err = listen(e, "replay UI", "ui_addr or --ui-addr", addr, srv.Handler(), srv.Close)
+	return srv, url, stop, err
+}
+
+// serveSQL starts the SQL explorer on addr over its own read-only
+// connections to the SQLite database; session ids link to replayURL.
+func serveSQL(ctx context.Context, e *env, addr, replayURL string) (stop func(), err error) {
+	ex, err := sqlite.OpenExplorer(ctx, e.cfg.DB, sqlite.ExploreOptions{Timeout: e.cfg.SQLTimeout, MaxRows: e.cfg.SQLMaxRows})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.NewExplorer(ex, server.ExplorerOptions{ReplayURL: replayURL, DBPath: e.cfg.DB, Log: e.log})
+	if err != nil {
+		ex.Close()
+		return nil, err
+	}
+	_, stopHTTP, err := listen(e, "SQL explorer", "sql_addr or --sql-addr", addr, srv.Handler(), nil)
+	if err != nil {
+		ex.Close()
+		return nil, err
+	}
+	return func() { stopHTTP(); ex.Close() }, nil
+}
+
+// listen serves h on addr until stop is called; onShutdown (if any) runs
+// when shutdown begins, to end requests that would otherwise last.
+func listen(e *env, what, setting, addr string, h http.Handler, onShutdown func()) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("replay UI on %s: %w (another insights running? set ui_addr or --ui-addr)", addr, err)
+		return "", nil, fmt.Errorf("%s on %s: %w (another insights running? set %s)", what, addr, err, setting)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	// Shutdown waits for every request to end, and event streams end only
-	// when told to.
-	hs.RegisterOnShutdown(srv.Close)
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if onShutdown != nil {
+		hs.RegisterOnShutdown(onShutdown)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.log.Error("replay UI stopped", "err", err)
+			e.log.Error(what+" stopped", "err", err)
 		}
 	}()
-	e.log.Info("replay UI", "url", "http://"+ln.Addr().String())
-	return srv, func() {
+	url = "http://" + ln.Addr().String()
+	e.log.Info(what, "url", url)
+	return url, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		hs.Shutdown(ctx)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -300,16 +299,11 @@ func TestDaemonWatchesSideFiles(t *testing.T) {
 	})
 }
 
-// The daemon serves the replay UI while it imports.
+// The daemon serves the replay UI and the SQL explorer while it imports.
 func TestDaemonServesUI(t *testing.T) {
 	isolate(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	startDaemon(t, "--db", filepath.Join(t.TempDir(), "insights.db"), "--claude-dir", testdataDir, "--ui-addr", addr)
+	addr, sqlAddr := freeAddr(t), freeAddr(t)
+	startDaemon(t, "--db", filepath.Join(t.TempDir(), "insights.db"), "--claude-dir", testdataDir, "--ui-addr", addr, "--sql-addr", sqlAddr)
 	var body string
 	waitFor(t, 20*time.Second, "the UI to list the sessions", func() bool {
 		res, err := http.Get("http://" + addr + "/api/sessions")
@@ -329,9 +323,23 @@ func TestDaemonServesUI(t *testing.T) {
 	if res.StatusCode != 200 || res.Header.Get("Content-Security-Policy") == "" {
 		t.Errorf("replay page: %d, CSP %q", res.StatusCode, res.Header.Get("Content-Security-Policy"))
 	}
+	// The explorer reads the same database and links into the UI.
+	waitFor(t, 20*time.Second, "the explorer to list the sessions", func() bool {
+		res, err := http.Get("http://" + sqlAddr + "/tables/sessions")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode == 200 && strings.Contains(string(b), `href="http://`+addr+`/sessions/5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"`)
+	})
 	// A second daemon on another database cannot take the same address.
 	_, err = run(t, "--db", filepath.Join(t.TempDir(), "other.db"), "--claude-dir", testdataDir, "--ui-addr", addr)
 	if err == nil || !strings.Contains(err.Error(), "ui_addr") {
 		t.Errorf("a second UI on %s: %v; want an error naming ui_addr", addr, err)
+	}
+	_, err = run(t, "--db", filepath.Join(t.TempDir(), "other.db"), "--claude-dir", testdataDir, "--sql-addr", sqlAddr)
+	if err == nil || !strings.Contains(err.Error(), "sql_addr") {
+		t.Errorf("a second explorer on %s: %v; want an error naming sql_addr", sqlAddr, err)
 	}
 }

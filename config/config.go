@@ -44,6 +44,13 @@ type Config struct {
 	// UIAddr is the address the replay UI listens on (solo mode); empty
 	// turns it off.
 	UIAddr string `toml:"ui_addr"`
+	// SQLAddr is the address the SQL explorer listens on (solo mode);
+	// empty turns it off.
+	SQLAddr string `toml:"sql_addr"`
+	// SQLTimeout is how long one explorer query may run.
+	SQLTimeout time.Duration `toml:"sql_timeout"`
+	// SQLMaxRows is the most rows an explorer page shows.
+	SQLMaxRows int `toml:"sql_max_rows"`
 	// Pricing overrides the embedded price table, by model id.
 	Pricing map[string]pricing.Price `toml:"pricing"`
 }
@@ -60,6 +67,9 @@ func Default() Config {
 
 		RescanInterval: 30 * time.Second,
 		UIAddr:         "127.0.0.1:8002",
+		SQLAddr:        "127.0.0.1:8001",
+		SQLTimeout:     5 * time.Second,
+		SQLMaxRows:     1000,
 	}
 }
 
@@ -135,6 +145,17 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.UIAddr); err != nil {
 			return fmt.Errorf("ui_addr %q: want host:port, such as 127.0.0.1:8002", c.UIAddr)
 		}
+	}
+	if c.SQLAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SQLAddr); err != nil {
+			return fmt.Errorf("sql_addr %q: want host:port, such as 127.0.0.1:8001", c.SQLAddr)
+		}
+	}
+	if c.SQLTimeout < 10*time.Millisecond {
+		return fmt.Errorf("sql_timeout %s: want at least 10ms", c.SQLTimeout)
+	}
+	if c.SQLMaxRows < 1 {
+		return fmt.Errorf("sql_max_rows %d: want at least 1", c.SQLMaxRows)
 	}
 	if c.DB == "" {
 		return errors.New("db is empty")

@@ -11,8 +11,10 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-func (s *Server) funcs() template.FuncMap {
-	loc := s.opts.Location
+func (s *Server) funcs() template.FuncMap { return pageFuncs(s.opts.Location) }
+
+// pageFuncs are the functions templates call, showing times in loc.
+func pageFuncs(loc *time.Location) template.FuncMap {
 	return template.FuncMap{
 		"tokens":          tokens,
 		"cost":            func(c float64) string { return fmt.Sprintf("$%.2f", c) },

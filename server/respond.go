@@ -7,11 +7,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
+	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/claude-insights/insights/store"
 )
+
+// responder renders pages and JSON, and answers errors, for both of the
+// solo servers: the replay UI and the SQL explorer.
+type responder struct {
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
 
 // page is an HTML page to render: a template and its data.
 type page struct {
@@ -22,6 +31,9 @@ type page struct {
 	Search string
 	// Status is the HTTP status to answer with; zero is 200.
 	Status int
+	// Explorer is set on the SQL explorer's pages, which have a nav of
+	// their own.
+	Explorer *explorerNav
 }
 
 // handlerFunc answers with a page, or an error that says the status.
@@ -48,9 +60,10 @@ func notFound(format string, a ...any) error {
 
 // status is the HTTP status of an error and the message shown with it: the
 // client's own errors say what was wrong; others are logged, not shown.
-func (s *Server) status(r *http.Request, err error) (int, string) {
+func (s *responder) status(r *http.Request, err error) (int, string) {
 	var he *httpError
 	var qe *store.QueryError
+	var se *store.SQLError
 	switch {
 	case errors.As(err, &he):
 		return he.Status, he.Msg
@@ -58,6 +71,8 @@ func (s *Server) status(r *http.Request, err error) (int, string) {
 		return http.StatusNotFound, "not found"
 	case errors.As(err, &qe):
 		return http.StatusBadRequest, qe.Error()
+	case errors.As(err, &se):
+		return http.StatusBadRequest, se.Error()
 	case errors.Is(err, context.Canceled):
 		return 499, "request cancelled"
 	}
@@ -70,7 +85,7 @@ type errorData struct {
 	Message string
 }
 
-func (s *Server) html(h handlerFunc) http.Handler {
+func (s *responder) html(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := h(r)
 		code := cmp.Or(p.Status, http.StatusOK)
@@ -92,7 +107,7 @@ func (s *Server) html(h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) json(h apiFunc) http.Handler {
+func (s *responder) json(h apiFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := h(r)
 		if err != nil {
@@ -104,12 +119,12 @@ func (s *Server) json(h apiFunc) http.Handler {
 }
 
 // writeError answers with an error as JSON: {"error": …}.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+func (s *responder) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code, msg := s.status(r, err)
 	s.writeJSON(w, r, code, map[string]string{"error": msg})
 }
 
-func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
+func (s *responder) writeJSON(w http.ResponseWriter, r *http.Request, code int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		s.log.Error("encode JSON", "path", r.URL.Path, "err", err)

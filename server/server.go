@@ -4,7 +4,6 @@
 package server
 
 import (
-	"html/template"
 	"log/slog"
 	"net/http"
 	"time"
@@ -31,11 +30,10 @@ type Options struct {
 
 // Server serves the pages and the JSON API over one database.
 type Server struct {
-	db    store.Driver
-	opts  Options
-	log   *slog.Logger
-	pages map[string]*template.Template
-	live  *hub
+	responder
+	db   store.Driver
+	opts Options
+	live *hub
 }
 
 // New returns a server over db. It parses the embedded templates, so that a
@@ -50,7 +48,7 @@ func New(db store.Driver, opts Options) (*Server, error) {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = defaultHeartbeat
 	}
-	s := &Server{db: db, opts: opts, log: opts.Log, live: newHub()}
+	s := &Server{responder: responder{log: opts.Log}, db: db, opts: opts, live: newHub()}
 	pages, err := templates.Parse(s.funcs())
 	if err != nil {
 		return nil, err
@@ -133,7 +131,7 @@ func staticFiles() http.Handler {
 const contentPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-func (s *Server) secure(next http.Handler) http.Handler {
+func (s *responder) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentPolicy)
@@ -144,7 +142,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) recoverPanics(next http.Handler) http.Handler {
+func (s *responder) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {

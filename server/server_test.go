@@ -22,7 +22,7 @@ import (
 // The scripts the UI loads, and where its forms go: its own files and pages.
 var (
 	ownScript = regexp.MustCompile(`^/static/[a-z]+\.js$`)
-	ownForm   = regexp.MustCompile(`^/[a-z]+$`)
+	ownForm   = regexp.MustCompile(`^/[a-z]+(/[a-z0-9_-]+)?$`)
 )
 
 func inert(t *testing.T, name, page string) {

@@ -12,3 +12,15 @@
     box.select();
   });
 })();
+
+// The SQL explorer: Ctrl+Enter (or Cmd+Enter) in the query box runs it.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+    var t = e.target;
+    if (t.tagName !== "TEXTAREA" || t.name !== "sql" || !t.form) return;
+    e.preventDefault();
+    t.form.requestSubmit();
+  });
+})();

@@ -1,5 +1,6 @@
 // Package templates holds the HTML templates of the UI, embedded in the
-// binary: layout.html wraps every page; each other file is one page.
+// binary: layout.html wraps every page, files named _*.html hold parts
+// pages share, and each other file is one page.
 package templates
 
 import (
@@ -7,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"slices"
 	"strings"
 )
 
@@ -20,12 +22,18 @@ func Parse(funcs template.FuncMap) (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	shared := []string{"layout.html"}
+	for _, name := range names {
+		if strings.HasPrefix(name, "_") {
+			shared = append(shared, name)
+		}
+	}
 	pages := map[string]*template.Template{}
 	for _, name := range names {
-		if name == "layout.html" {
+		if slices.Contains(shared, name) {
 			continue
 		}
-		t, err := template.New(name).Funcs(funcs).ParseFS(files, "layout.html", name)
+		t, err := template.New(name).Funcs(funcs).ParseFS(files, append(shared, name)...)
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
 		}

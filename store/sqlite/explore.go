@@ -133,7 +133,7 @@ type Result struct {
 func Params(query string) []string { return scanSQL(query).Params }
 
 // Query runs one read-only statement with named parameters (missing ones
-// are '') and returns at most MaxRows of its rows.
+// are ”) and returns at most MaxRows of its rows.
 func (e *Explorer) Query(ctx context.Context, query string, params map[string]string) (*Result, error) {
 	query, args, err := statement(query, params)
 	if err != nil {
@@ -245,7 +245,7 @@ func queryError(ctx, qctx context.Context, err error, limit, took time.Duration)
 		return ctx.Err()
 	case qctx.Err() != nil || errors.As(err, &se) && se.Code == sqlite3.ErrInterrupt:
 		return &store.SQLError{Msg: fmt.Sprintf("the query was stopped after %s: queries may run for %s at most; narrow it down with WHERE or LIMIT", took.Round(time.Millisecond), limit)}
-	case errors.As(err, &se) && se.Code == sqlite3.ErrAuth:
+	case errors.As(err, &se) && (se.Code == sqlite3.ErrAuth || strings.Contains(se.Error(), "not authorized")):
 		return &store.SQLError{Msg: "only reading is allowed here: " + err.Error()}
 	case errors.As(err, &se) && userFault[se.Code]:
 		return &store.SQLError{Msg: err.Error()}
