@@ -45,9 +45,16 @@ var infoPragmas = map[string]bool{
 	"compile_options": true,
 }
 
+// readPragmas are pragmas the explorer may run without an argument, which
+// only read a setting; full-text search reads data_version.
+var readPragmas = map[string]bool{
+	"data_version": true, "user_version": true, "schema_version": true, "page_size": true,
+	"page_count": true, "freelist_count": true, "encoding": true, "journal_mode": true,
+}
+
 // authorize is the explorer's SQLite authorizer: it allows reading tables
 // and calling functions other than load_extension, and a few pragmas that
-// read the schema; it denies everything else (writes, schema changes,
+// read the schema or a setting; it denies everything else (writes, schema changes,
 // ATTACH and DETACH, transactions, other pragmas).
 func authorize(op int, arg1, arg2, _ string) int {
 	switch op {
@@ -59,7 +66,7 @@ func authorize(op int, arg1, arg2, _ string) int {
 		}
 		return sqlite3.SQLITE_OK
 	case sqlite3.SQLITE_PRAGMA:
-		if infoPragmas[strings.ToLower(arg1)] {
+		if name := strings.ToLower(arg1); infoPragmas[name] || readPragmas[name] && arg2 == "" {
 			return sqlite3.SQLITE_OK
 		}
 	}
@@ -140,6 +147,7 @@ func (e *Explorer) Query(ctx context.Context, query string, params map[string]st
 		return nil, err
 	}
 	res := &Result{}
+	start := time.Now()
 	err = e.run(ctx, e.opts.Timeout, query, args, e.opts.MaxRows, 0, func(cols []string) error {
 		res.Columns = cols
 		return nil
@@ -150,6 +158,7 @@ func (e *Explorer) Query(ctx context.Context, query string, params map[string]st
 	if errors.Is(err, errTooManyRows) {
 		res.Truncated, err = true, nil
 	}
+	res.Elapsed = time.Since(start)
 	return res, err
 }
 

@@ -1,0 +1,129 @@
+package server_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/claude-insights/insights/internal/browser"
+	"github.com/claude-insights/insights/server"
+	"github.com/claude-insights/insights/store/sqlite"
+)
+
+// In the explorer: a canned query opened from the index, its CSV
+// downloaded, a row followed into the replay UI; and a query of one's own
+// run from the keyboard.
+func TestBrowserExplorer(t *testing.T) {
+	// One database behind both servers, as in the daemon.
+	path := filepath.Join(t.TempDir(), "insights.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	importTrees(t, db, trees...)
+	replay := serve(t, db)
+	ex, err := sqlite.OpenExplorer(context.Background(), path, sqlite.ExploreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ex.Close() })
+	srv, err := server.NewExplorer(ex, server.ExplorerOptions{ReplayURL: replay.URL, DBPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+
+	ctx := browser.New(t)
+	fail := func(what string, err error) {
+		t.Helper()
+		t.Logf("%s: %v", what, err)
+		browser.Screenshot(t, ctx, "failed")
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#queries"))); err != nil {
+		fail("open the index", err)
+	}
+	browser.Screenshot(t, ctx, "index")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href="/queries/costliest-sessions"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table.results"))); err != nil {
+		fail("open a canned query", err)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.results tbody tr").length`))
+	if err != nil || rows != 5 {
+		t.Errorf("the query shows %d rows (%v), want 5", rows, err)
+	}
+	browser.Screenshot(t, ctx, "canned-query")
+
+	// The CSV, downloaded as a browser does.
+	dir := t.TempDir()
+	progress := chromedp.Events(ctx, cdpbrowser.DownloadProgress)
+	events := true
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &events})
+		return err
+	}), chromedp.Click(chromedp.CSS("a.download-csv"))); err != nil {
+		fail("download the CSV", err)
+	}
+	file := ""
+	for ev, err := range progress {
+		if err != nil {
+			fail("wait for the download", err)
+		}
+		if ev.State == cdpbrowser.DownloadProgressStateCompleted {
+			file = filepath.Join(dir, ev.GUID)
+			break
+		}
+		if ev.State == cdpbrowser.DownloadProgressStateCanceled {
+			fail("the download", context.Canceled)
+		}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(b))).ReadAll()
+	if err != nil || len(recs) != 6 || recs[0][0] != "session_id" || recs[1][0] != sessApp || recs[1][4] != "0.251069" {
+		t.Errorf("the CSV (%v):\n%s", err, b)
+	}
+
+	// A row's session id leads into the replay.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`table.results a[href="`+replay.URL+`/sessions/`+sessApp+`"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#steps"))); err != nil {
+		fail("follow a row into the replay", err)
+	}
+	if loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`)); err != nil || loc != replay.URL+"/sessions/"+sessApp {
+		t.Errorf("the row led to %s (%v)", loc, err)
+	}
+	quiet(t, ctx)
+
+	// A query of one's own: typed, run with Ctrl+Enter, results shown.
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/query"), chromedp.WaitVisible(chromedp.CSS("textarea[name=sql]")),
+		chromedp.Click(chromedp.CSS("textarea[name=sql]")),
+		chromedp.KeyEvent("SELECT project, count(*) AS n FROM sessions GROUP BY project ORDER BY n DESC, project"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl))); err != nil {
+		fail("type a query", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("table.results"))); err != nil {
+		fail("Ctrl+Enter did not run the query", err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.results tbody tr").length`)); err != nil || n != 4 {
+		t.Errorf("%d rows (%v), want 4 projects", n, err)
+	}
+	first, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("table.results tbody td").textContent`))
+	if err != nil || first != "/src/app" {
+		t.Errorf("first row %q (%v), want /src/app", first, err)
+	}
+	browser.Screenshot(t, ctx, "query")
+	quiet(t, ctx)
+}
