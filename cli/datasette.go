@@ -82,7 +82,7 @@ func datasetteMetadata(path string) ([]byte, error) {
 	}
 	for _, q := range sqlite.CannedQueries {
 		desc := q.Description
-		if ps := q.Params(); len(ps) > 0 {
+		if ps := q.Params; len(ps) > 0 {
 			desc += " Leave a parameter empty for any."
 		}
 		db.Queries[q.Name] = datasetteQuery{SQL: q.SQL, Title: q.Title, Description: desc}

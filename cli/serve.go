@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/claude-insights/insights/server"
+	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/sqlite"
 )
 
@@ -31,7 +33,7 @@ func serveUI(e *env, addr string) (srv *server.Server, url string, stop func(), 
 // serveSQL starts the SQL explorer on addr over its own read-only
 // connections to the SQLite database; session ids link to replayURL.
 func serveSQL(ctx context.Context, e *env, addr, replayURL string) (stop func(), err error) {
-	ex, err := sqlite.OpenExplorer(ctx, e.cfg.DB, sqlite.ExploreOptions{Timeout: e.cfg.SQLTimeout, MaxRows: e.cfg.SQLMaxRows})
+	ex, err := sqlite.OpenExplorer(ctx, e.cfg.DB, store.ExploreLimits{Timeout: e.cfg.SQLTimeout, MaxRows: e.cfg.SQLMaxRows})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +68,7 @@ func listen(e *env, what, setting, addr string, h http.Handler, onShutdown func(
 			e.log.Error(what+" stopped", "err", err)
 		}
 	}()
-	url = "http://" + ln.Addr().String()
+	url = "http://" + linkAddr(ln.Addr())
 	e.log.Info(what, "url", url)
 	return url, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -74,4 +76,18 @@ func listen(e *env, what, setting, addr string, h http.Handler, onShutdown func(
 		hs.Shutdown(ctx)
 		<-done
 	}, nil
+}
+
+// linkAddr is the address to link to a listener by: a listener on every
+// interface (0.0.0.0, ::) is reached on this machine at the loopback one.
+func linkAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	ip := net.IPv4(127, 0, 0, 1)
+	if tcp.IP.To4() == nil {
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(tcp.Port))
 }

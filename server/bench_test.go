@@ -21,18 +21,7 @@ import (
 // percentile of a render. The tree is INSIGHTS_BENCH_SIZE bytes (default
 // 20 MB); BENCHMARKS.md gives the numbers for 250 MB.
 func BenchmarkPages(b *testing.B) {
-	size := int64(20e6)
-	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			b.Fatalf("INSIGHTS_BENCH_SIZE=%q: want bytes", s)
-		}
-		size = n
-	}
-	dir := b.TempDir()
-	if _, err := synth.Generate(dir, synth.Options{Size: size, Seed: 1, LongTurns: 215}); err != nil {
-		b.Fatal(err)
-	}
+	dir, size := benchTree(b)
 	db := openSQLite(b)
 	importTrees(b, db, dir)
 	ctx := context.Background()
@@ -86,9 +75,32 @@ func BenchmarkPages(b *testing.B) {
 				}
 				b.SetBytes(int64(w.Body.Len()))
 			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
+			reportPercentiles(b, took)
 		})
 	}
+}
+
+// benchTree generates the benchmarks' Claude directory: INSIGHTS_BENCH_SIZE
+// bytes (default 20 MB), seed 1, its first session over 2,000 messages long.
+func benchTree(b *testing.B) (dir string, size int64) {
+	size = int64(20e6)
+	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatalf("INSIGHTS_BENCH_SIZE=%q: want bytes", s)
+		}
+		size = n
+	}
+	dir = b.TempDir()
+	if _, err := synth.Generate(dir, synth.Options{Size: size, Seed: 1, LongTurns: 215}); err != nil {
+		b.Fatal(err)
+	}
+	return dir, size
+}
+
+// reportPercentiles reports the 50th and 95th percentile of the times.
+func reportPercentiles(b *testing.B, took []time.Duration) {
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*95/100].Microseconds())/1000, "p95-ms")
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/claude-insights/insights/store"
-	"github.com/claude-insights/insights/store/sqlite"
 	"github.com/claude-insights/insights/templates"
 )
 
@@ -32,16 +31,17 @@ type ExplorerOptions struct {
 	Log    *slog.Logger
 }
 
-// Explorer serves the SQL explorer over an SQLite database: its tables,
-// read-only SQL and canned queries, as pages, CSV and JSON.
+// Explorer serves the SQL explorer over a store.Explorer (the solo
+// daemon's SQLite database): its tables, read-only SQL and canned
+// queries, as pages, CSV and JSON.
 type Explorer struct {
 	responder
-	ex   *sqlite.Explorer
+	ex   store.Explorer
 	opts ExplorerOptions
 }
 
 // NewExplorer returns the explorer's server over ex.
-func NewExplorer(ex *sqlite.Explorer, opts ExplorerOptions) (*Explorer, error) {
+func NewExplorer(ex store.Explorer, opts ExplorerOptions) (*Explorer, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -101,9 +101,9 @@ func (x *Explorer) fail(w http.ResponseWriter, r *http.Request, f string, err er
 
 type sqlIndex struct {
 	DBPath  string
-	Tables  []sqlite.Table
-	Queries []sqlite.CannedQuery
-	Limits  sqlite.ExploreOptions
+	Tables  []store.Table
+	Queries []store.CannedQuery
+	Limits  store.ExploreLimits
 }
 
 func (x *Explorer) index(w http.ResponseWriter, r *http.Request) {
@@ -123,13 +123,13 @@ func (x *Explorer) index(w http.ResponseWriter, r *http.Request) {
 			Params                        []string
 		}
 		var qs []query
-		for _, q := range sqlite.CannedQueries {
-			qs = append(qs, query{q.Name, q.Title, q.Description, q.SQL, q.Params()})
+		for _, q := range x.ex.Queries() {
+			qs = append(qs, query{q.Name, q.Title, q.Description, q.SQL, q.Params})
 		}
 		x.writeJSON(w, r, http.StatusOK, map[string]any{"tables": tables, "queries": qs})
 		return
 	}
-	data := sqlIndex{DBPath: x.opts.DBPath, Tables: tables, Queries: sqlite.CannedQueries, Limits: x.ex.Options()}
+	data := sqlIndex{DBPath: x.opts.DBPath, Tables: tables, Queries: x.ex.Queries(), Limits: x.ex.Limits()}
 	x.html(func(*http.Request) (page, error) { return x.page("sql", "SQL explorer", data), nil }).ServeHTTP(w, r)
 }
 
@@ -147,12 +147,12 @@ const (
 )
 
 type filterView struct {
-	sqlite.Filter
+	store.Filter
 	Remove string // the page's link without this filter
 }
 
 type sqlTablePage struct {
-	Table   sqlite.Table
+	Table   store.Table
 	Filters []filterView
 	Ops     []string
 	Result  rowsView
@@ -182,7 +182,7 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, r.URL.Path+"?"+kept.Encode(), http.StatusSeeOther)
 		return
 	}
-	tq := sqlite.TableQuery{Table: mux.Vars(r)["name"], After: q.Get(paramNext)}
+	tq := store.TableQuery{Table: mux.Vars(r)["name"], After: q.Get(paramNext)}
 	switch {
 	case q.Get(paramSort) != "" && q.Get(paramSortDesc) != "":
 		x.fail(w, r, f, badRequest("sort by %s or by %s, not both", paramSort, paramSortDesc))
@@ -192,7 +192,7 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 	default:
 		tq.Sort = q.Get(paramSort)
 	}
-	if tq.Limit, err = intParam(r, paramSize, 100, x.ex.Options().MaxRows); err != nil {
+	if tq.Limit, err = intParam(r, paramSize, 100, x.ex.Limits().MaxRows); err != nil {
 		x.fail(w, r, f, err)
 		return
 	}
@@ -213,7 +213,7 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			for _, v := range q[k] {
-				tq.Filters = append(tq.Filters, sqlite.ParseFilter(k, v))
+				tq.Filters = append(tq.Filters, store.ParseFilter(k, v))
 			}
 		}
 		params[k] = q[k]
@@ -249,14 +249,14 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 		x.writeResultJSON(w, r, view, &res.Result)
 		return
 	}
-	data := sqlTablePage{Table: res.Table, Ops: sqlite.FilterOps, Result: view, Params: params}
+	data := sqlTablePage{Table: res.Table, Ops: store.FilterOps, Result: view, Params: params}
 	for _, fl := range tq.Filters {
 		data.Filters = append(data.Filters, filterView{Filter: fl, Remove: withoutFilter(params, fl)})
 	}
 	x.html(func(*http.Request) (page, error) { return x.page("sql_table", tq.Table, data), nil }).ServeHTTP(w, r)
 }
 
-func sortedAs(q sqlite.TableQuery, col string) string {
+func sortedAs(q store.TableQuery, col string) string {
 	switch {
 	case q.Sort != col:
 		return ""
@@ -267,7 +267,7 @@ func sortedAs(q sqlite.TableQuery, col string) string {
 }
 
 // withoutFilter is the query string of params less one filter.
-func withoutFilter(params url.Values, f sqlite.Filter) string {
+func withoutFilter(params url.Values, f store.Filter) string {
 	key := f.Column
 	if f.Op != "exact" {
 		key += "__" + f.Op
@@ -284,7 +284,7 @@ func withoutFilter(params url.Values, f sqlite.Filter) string {
 }
 
 type sqlQueryPage struct {
-	Canned   *sqlite.CannedQuery
+	Canned   *store.CannedQuery
 	SQL      string
 	Params   []paramView
 	Edit     string // the link that opens a canned query's SQL in the editor
@@ -301,35 +301,36 @@ func (x *Explorer) query(w http.ResponseWriter, r *http.Request) {
 }
 
 func (x *Explorer) canned(w http.ResponseWriter, r *http.Request) {
-	q, ok := sqlite.Canned(mux.Vars(r)["name"])
-	if !ok {
+	i := slices.IndexFunc(x.ex.Queries(), func(q store.CannedQuery) bool { return q.Name == mux.Vars(r)["name"] })
+	if i < 0 {
 		f, _ := format(r)
 		x.fail(w, r, cmp.Or(f, "html"), notFound("no canned query %q: the index lists them", mux.Vars(r)["name"]))
 		return
 	}
+	q := x.ex.Queries()[i]
 	x.runQuery(w, r, &q, q.SQL)
 }
 
-func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *sqlite.CannedQuery, query string) {
+func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *store.CannedQuery, query string) {
 	f, err := format(r)
 	if err != nil {
 		x.fail(w, r, "html", err)
 		return
 	}
-	opts := x.ex.Options()
+	opts := x.ex.Limits()
 	data := sqlQueryPage{Canned: canned, SQL: query, RowLimit: opts.MaxRows, Timeout: opts.Timeout}
 	values := map[string]string{}
 	params := url.Values{}
 	if canned == nil {
 		params.Set("sql", query)
 	}
-	for _, p := range sqlite.Params(query) {
+	for _, p := range x.ex.Params(query) {
 		v := r.URL.Query().Get(p)
 		values[p] = v
 		if v != "" {
 			params.Set(p, v)
 		}
-		data.Params = append(data.Params, paramView{Name: p, Value: v, Hint: sqlite.ParamHints[p]})
+		data.Params = append(data.Params, paramView{Name: p, Value: v, Hint: store.ParamHints[p]})
 	}
 	title := "Query"
 	if canned != nil {
@@ -406,8 +407,8 @@ type cellView struct {
 // cellLimit is how much of a long value a page shows; downloads hold it all.
 const cellLimit = 2000
 
-func (x *Explorer) rowsView(r *http.Request, res *sqlite.Result, params url.Values, table string) rowsView {
-	v := rowsView{Truncated: res.Truncated, RowLimit: x.ex.Options().MaxRows, Count: -1,
+func (x *Explorer) rowsView(r *http.Request, res *store.Result, params url.Values, table string) rowsView {
+	v := rowsView{Truncated: res.Truncated, RowLimit: x.ex.Limits().MaxRows, Count: -1,
 		Elapsed: res.Elapsed.Round(time.Millisecond / 10).String(),
 		CSV:     r.URL.Path + withParam(params, paramFormat, "csv"),
 		JSON:    r.URL.Path + withParam(params, paramFormat, "json")}
@@ -455,7 +456,7 @@ func (x *Explorer) rowsView(r *http.Request, res *sqlite.Result, params url.Valu
 
 // writeResultJSON answers a result as JSON: its columns, rows as arrays
 // in column order, and where more rows are.
-func (x *Explorer) writeResultJSON(w http.ResponseWriter, r *http.Request, v rowsView, res *sqlite.Result) {
+func (x *Explorer) writeResultJSON(w http.ResponseWriter, r *http.Request, v rowsView, res *store.Result) {
 	rows := res.Rows
 	if rows == nil {
 		rows = [][]any{}

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/csv"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/claude-insights/insights/internal/browser"
-	"github.com/claude-insights/insights/server"
-	"github.com/claude-insights/insights/store/sqlite"
+	"github.com/claude-insights/insights/store"
 )
 
 // In the explorer: a canned query opened from the index, its CSV
@@ -23,25 +21,9 @@ import (
 // run from the keyboard.
 func TestBrowserExplorer(t *testing.T) {
 	// One database behind both servers, as in the daemon.
-	path := filepath.Join(t.TempDir(), "insights.db")
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	importTrees(t, db, trees...)
+	db, ex := explorerDB(t, store.ExploreLimits{}, trees...)
 	replay := serve(t, db)
-	ex, err := sqlite.OpenExplorer(context.Background(), path, sqlite.ExploreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ex.Close() })
-	srv, err := server.NewExplorer(ex, server.ExplorerOptions{ReplayURL: replay.URL, DBPath: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
+	ts := serveExplorer(t, ex, replay.URL)
 
 	ctx := browser.New(t)
 	fail := func(what string, err error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/claude-insights/insights/server"
+	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/sqlite"
 )
 
@@ -22,28 +24,42 @@ const replayURL = "http://replay.test:8002"
 
 // newExplorer serves the SQL explorer over a database imported from the
 // fixtures (the hostile tree too); it returns the database's path.
-func newExplorer(t testing.TB, opts sqlite.ExploreOptions) (*httptest.Server, string) {
+func newExplorer(t testing.TB, opts store.ExploreLimits) (*httptest.Server, string) {
+	t.Helper()
+	db, ex := explorerDB(t, opts, trees...)
+	return serveExplorer(t, ex, replayURL), db.Path()
+}
+
+// explorerDB imports trees into a new SQLite database and opens the
+// explorer over it.
+func explorerDB(t testing.TB, opts store.ExploreLimits, dirs ...string) (*sqlite.DB, *sqlite.Explorer) {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "insights.db")
-	db, err := sqlite.Open(ctx, path)
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "insights.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	importTrees(t, db, trees...)
-	ex, err := sqlite.OpenExplorer(ctx, path, opts)
+	importTrees(t, db, dirs...)
+	ex, err := sqlite.OpenExplorer(ctx, db.Path(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ex.Close() })
-	srv, err := server.NewExplorer(ex, server.ExplorerOptions{ReplayURL: replayURL, DBPath: path})
+	return db, ex
+}
+
+// serveExplorer serves the explorer's pages, its session ids linking to
+// the replay UI at replay.
+func serveExplorer(t testing.TB, ex store.Explorer, replay string) *httptest.Server {
+	t.Helper()
+	srv, err := server.NewExplorer(ex, server.ExplorerOptions{ReplayURL: replay, DBPath: "insights.db"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts, path
+	return ts
 }
 
 type sqlJSON struct {
@@ -84,7 +100,7 @@ func getCSV(t *testing.T, ts *httptest.Server, path string) [][]string {
 }
 
 func TestExplorerIndex(t *testing.T) {
-	ts, _ := newExplorer(t, sqlite.ExploreOptions{})
+	ts, _ := newExplorer(t, store.ExploreLimits{})
 	body := must200(t, ts, "/")
 	inert(t, "/", body)
 	for _, want := range []string{`href="/tables/sessions"`, `href="/tables/messages"`, `href="/tables/tool_calls"`,
@@ -122,7 +138,7 @@ func TestExplorerIndex(t *testing.T) {
 // Every canned query answers as a page, as JSON and as CSV, with the same
 // rows, and its session ids link into the replay UI.
 func TestExplorerCannedQueries(t *testing.T) {
-	ts, _ := newExplorer(t, sqlite.ExploreOptions{})
+	ts, _ := newExplorer(t, store.ExploreLimits{})
 	linked := 0
 	for _, q := range sqlite.CannedQueries {
 		path := "/queries/" + q.Name
@@ -171,7 +187,7 @@ func TestExplorerCannedQueries(t *testing.T) {
 }
 
 func TestExplorerTablePages(t *testing.T) {
-	ts, _ := newExplorer(t, sqlite.ExploreOptions{})
+	ts, _ := newExplorer(t, store.ExploreLimits{})
 	// Sorted, two rows a page, followed to the end.
 	path := "/tables/sessions?_sort_desc=cost&_size=2&format=json"
 	var ids []string
@@ -244,7 +260,7 @@ func TestExplorerTablePages(t *testing.T) {
 }
 
 func TestExplorerQuery(t *testing.T) {
-	ts, path := newExplorer(t, sqlite.ExploreOptions{Timeout: 300 * time.Millisecond, StreamTimeout: 300 * time.Millisecond, MaxRows: 50})
+	ts, path := newExplorer(t, store.ExploreLimits{Timeout: 300 * time.Millisecond, StreamTimeout: 300 * time.Millisecond, MaxRows: 50})
 	q := func(sql string, extra ...string) string {
 		v := url.Values{"sql": {sql}}
 		for i := 0; i+1 < len(extra); i += 2 {
@@ -318,7 +334,7 @@ func htmlEscape(s string) string {
 
 func countSessions(t *testing.T, path string) int64 {
 	t.Helper()
-	ex, err := sqlite.OpenExplorer(context.Background(), path, sqlite.ExploreOptions{})
+	ex, err := sqlite.OpenExplorer(context.Background(), path, store.ExploreLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +347,7 @@ func countSessions(t *testing.T, path string) int64 {
 }
 
 func TestExplorerBadRequests(t *testing.T) {
-	ts, _ := newExplorer(t, sqlite.ExploreOptions{})
+	ts, _ := newExplorer(t, store.ExploreLimits{})
 	for path, want := range map[string]int{
 		"/tables/nope":                            404,
 		"/tables/sqlite_schema":                   404,
@@ -368,5 +384,21 @@ func TestExplorerBadRequests(t *testing.T) {
 		if res.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("%s /query: %d", m, res.StatusCode)
 		}
+	}
+}
+
+// A CSV download cut off by its time limit breaks off: the client sees a
+// failed download, never a file that looks complete.
+func TestExplorerCSVCutOff(t *testing.T) {
+	ts, _ := newExplorer(t, store.ExploreLimits{StreamTimeout: 300 * time.Millisecond})
+	v := url.Values{"sql": {"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c"}, "format": {"csv"}}
+	res, err := http.Get(ts.URL + "/query?" + v.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	n, err := io.Copy(io.Discard, res.Body)
+	if res.StatusCode != 200 || err == nil || n == 0 {
+		t.Errorf("a download cut off: status %d, %d bytes, error %v; want 200, some rows, then an error", res.StatusCode, n, err)
 	}
 }

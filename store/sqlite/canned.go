@@ -1,26 +1,6 @@
 package sqlite
 
-// CannedQuery is a named query of the SQL explorer. Its parameters are
-// text, as Datasette passes them; an empty one means "any", so the same
-// SQL runs unchanged in Datasette.
-type CannedQuery struct {
-	Name        string
-	Title       string
-	Description string
-	SQL         string
-}
-
-// Params are the names of the query's parameters, in order.
-func (q CannedQuery) Params() []string { return Params(q.SQL) }
-
-// ParamHints say what a canned query's parameter takes.
-var ParamHints = map[string]string{
-	"project": "project directory, such as /src/app",
-	"since":   "first day, YYYY-MM-DD (UTC)",
-	"until":   "last day, YYYY-MM-DD (UTC)",
-	"tag":     "a session tag",
-	"limit":   "most rows (default 50)",
-}
+import "github.com/claude-insights/insights/store"
 
 // Filters shared by the canned queries: a project, and days in UTC.
 const (
@@ -46,7 +26,7 @@ const tokenSums = `count(*) AS replies,
 
 // CannedQueries are the explorer's named queries, in the order its index
 // lists them. Days are UTC days.
-var CannedQueries = []CannedQuery{
+var CannedQueries = []store.CannedQuery{
 	{
 		Name:        "tool-usage",
 		Title:       "Tool usage and error rates",
@@ -288,14 +268,20 @@ ORDER BY avg_seconds DESC, tool`,
 	},
 }
 
+func init() {
+	for i, q := range CannedQueries {
+		CannedQueries[i].Params = scanSQL(q.SQL).Params
+	}
+}
+
 // Canned returns the canned query of a name.
-func Canned(name string) (CannedQuery, bool) {
+func Canned(name string) (store.CannedQuery, bool) {
 	for _, q := range CannedQueries {
 		if q.Name == name {
 			return q, true
 		}
 	}
-	return CannedQuery{}, false
+	return store.CannedQuery{}, false
 }
 
 // TableDescriptions say what a row of each table is.

@@ -73,27 +73,18 @@ func authorize(op int, arg1, arg2, _ string) int {
 	return sqlite3.SQLITE_DENY
 }
 
-// ExploreOptions limit what one explorer query may take.
-type ExploreOptions struct {
-	// Timeout is how long a query may run; zero is 5 seconds.
-	Timeout time.Duration
-	// MaxRows is the most rows a query returns to a page; zero is 1000.
-	MaxRows int
-	// StreamTimeout is how long a download of every row may run; zero is
-	// a minute.
-	StreamTimeout time.Duration
-}
-
 // Explorer runs read-only SQL over the database, on connections of its
 // own: the SQL explorer's view of it.
 type Explorer struct {
 	db   *sql.DB
-	opts ExploreOptions
+	opts store.ExploreLimits
 }
+
+var _ store.Explorer = (*Explorer)(nil)
 
 // OpenExplorer opens the database at path, which must exist, for the
 // explorer.
-func OpenExplorer(ctx context.Context, path string, opts ExploreOptions) (*Explorer, error) {
+func OpenExplorer(ctx context.Context, path string, opts store.ExploreLimits) (*Explorer, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
@@ -118,35 +109,24 @@ func OpenExplorer(ctx context.Context, path string, opts ExploreOptions) (*Explo
 // Close closes the explorer's connections.
 func (e *Explorer) Close() error { return e.db.Close() }
 
-// Options returns the limits the explorer applies.
-func (e *Explorer) Options() ExploreOptions { return e.opts }
+// Limits returns the limits every query runs under.
+func (e *Explorer) Limits() store.ExploreLimits { return e.opts }
 
-// Result is the rows a query returned to a page.
-type Result struct {
-	Columns []string
-	// Rows hold int64, float64, string, nil, or a string saying how many
-	// bytes a blob that is not text holds.
-	Rows [][]any
-	// Truncated is true when the query had more rows than MaxRows.
-	Truncated bool
-	// Next continues a table's rows after this page (TableQuery.After);
-	// empty on the last page.
-	Next    string
-	Elapsed time.Duration
-}
+// Queries returns the canned queries.
+func (e *Explorer) Queries() []store.CannedQuery { return CannedQueries }
 
 // Params returns the names of the parameters a statement uses (:name,
 // @name or $name), in the order they first appear.
-func Params(query string) []string { return scanSQL(query).Params }
+func (e *Explorer) Params(query string) []string { return scanSQL(query).Params }
 
 // Query runs one read-only statement with named parameters (missing ones
 // are ”) and returns at most MaxRows of its rows.
-func (e *Explorer) Query(ctx context.Context, query string, params map[string]string) (*Result, error) {
+func (e *Explorer) Query(ctx context.Context, query string, params map[string]string) (*store.Result, error) {
 	query, args, err := statement(query, params)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	res := &store.Result{}
 	start := time.Now()
 	err = e.run(ctx, e.opts.Timeout, query, args, e.opts.MaxRows, 0, func(cols []string) error {
 		res.Columns = cols

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/claude-insights/insights/store"
-	"github.com/claude-insights/insights/store/sqlite"
 )
 
 // countRows reads a number through a connection of its own, not the
@@ -34,7 +33,7 @@ func countRows(t *testing.T, path, query string) int64 {
 }
 
 func TestExplorerRefusesWrites(t *testing.T) {
-	ex, db := explorer(t, sqlite.ExploreOptions{})
+	ex, db := explorer(t, store.ExploreLimits{})
 	ctx := context.Background()
 	other := filepath.Join(t.TempDir(), "other.db")
 	counts := func() string {
@@ -115,7 +114,7 @@ func TestExplorerRefusesWrites(t *testing.T) {
 
 func TestExplorerTimeLimit(t *testing.T) {
 	const limit = 300 * time.Millisecond
-	ex, _ := explorer(t, sqlite.ExploreOptions{Timeout: limit, StreamTimeout: limit})
+	ex, _ := explorer(t, store.ExploreLimits{Timeout: limit, StreamTimeout: limit})
 	runaway := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 	for name, run := range map[string]func() error{
 		"query": func() error { _, err := ex.Query(context.Background(), runaway, nil); return err },
@@ -137,7 +136,7 @@ func TestExplorerTimeLimit(t *testing.T) {
 }
 
 func TestExplorerRowLimit(t *testing.T) {
-	ex, _ := explorer(t, sqlite.ExploreOptions{MaxRows: 5})
+	ex, _ := explorer(t, store.ExploreLimits{MaxRows: 5})
 	q := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < CAST(:n AS INTEGER)) SELECT x FROM c"
 	for n, want := range map[string]struct {
 		rows      int
@@ -161,12 +160,12 @@ func TestExplorerRowLimit(t *testing.T) {
 }
 
 func TestExplorerTables(t *testing.T) {
-	ex, _ := explorer(t, sqlite.ExploreOptions{})
+	ex, _ := explorer(t, store.ExploreLimits{})
 	tables, err := ex.Tables(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]sqlite.Table{}
+	got := map[string]store.Table{}
 	for _, tb := range tables {
 		got[tb.Name] = tb
 		if tb.Description == "" {
@@ -200,26 +199,26 @@ func TestExplorerTables(t *testing.T) {
 // Paging through a table a few rows at a time, in any order and with any
 // filter, gives every row once, in the order one query gives.
 func TestExplorerRowsKeyset(t *testing.T) {
-	ex, _ := explorer(t, sqlite.ExploreOptions{})
+	ex, _ := explorer(t, store.ExploreLimits{})
 	ctx := context.Background()
 	for _, c := range []struct {
-		q     sqlite.TableQuery
+		q     store.TableQuery
 		whole string // the same rows in one query
 	}{
-		{sqlite.TableQuery{Table: "messages"}, "SELECT uuid FROM messages ORDER BY rowid"},
-		{sqlite.TableQuery{Table: "messages", Desc: true}, "SELECT uuid FROM messages ORDER BY rowid DESC"},
-		{sqlite.TableQuery{Table: "messages", Sort: "model"}, "SELECT uuid FROM messages ORDER BY model, rowid"},
-		{sqlite.TableQuery{Table: "messages", Sort: "model", Desc: true}, "SELECT uuid FROM messages ORDER BY model DESC, rowid DESC"},
-		{sqlite.TableQuery{Table: "messages", Sort: "ts", Filters: []sqlite.Filter{sqlite.ParseFilter("session_id", sessApp)}},
+		{store.TableQuery{Table: "messages"}, "SELECT uuid FROM messages ORDER BY rowid"},
+		{store.TableQuery{Table: "messages", Desc: true}, "SELECT uuid FROM messages ORDER BY rowid DESC"},
+		{store.TableQuery{Table: "messages", Sort: "model"}, "SELECT uuid FROM messages ORDER BY model, rowid"},
+		{store.TableQuery{Table: "messages", Sort: "model", Desc: true}, "SELECT uuid FROM messages ORDER BY model DESC, rowid DESC"},
+		{store.TableQuery{Table: "messages", Sort: "ts", Filters: []store.Filter{store.ParseFilter("session_id", sessApp)}},
 			"SELECT uuid FROM messages WHERE session_id = '" + sessApp + "' ORDER BY ts, rowid"},
-		{sqlite.TableQuery{Table: "messages", Sort: "type", Desc: true, Filters: []sqlite.Filter{
-			sqlite.ParseFilter("seq__gte", "10"), sqlite.ParseFilter("seq__lt", "40"), sqlite.ParseFilter("model__notnull", "")}},
+		{store.TableQuery{Table: "messages", Sort: "type", Desc: true, Filters: []store.Filter{
+			store.ParseFilter("seq__gte", "10"), store.ParseFilter("seq__lt", "40"), store.ParseFilter("model__notnull", "")}},
 			"SELECT uuid FROM messages WHERE seq >= 10 AND seq < 40 AND model IS NOT NULL ORDER BY type DESC, rowid DESC"},
-		{sqlite.TableQuery{Table: "messages", Filters: []sqlite.Filter{sqlite.ParseFilter("text__contains", "CONFIG"),
-			sqlite.ParseFilter("role__in", "user, assistant"), sqlite.ParseFilter("agent_id__isnull", "1")}},
+		{store.TableQuery{Table: "messages", Filters: []store.Filter{store.ParseFilter("text__contains", "CONFIG"),
+			store.ParseFilter("role__in", "user, assistant"), store.ParseFilter("agent_id__isnull", "1")}},
 			"SELECT uuid FROM messages WHERE text LIKE '%config%' AND role IN ('user', 'assistant') AND agent_id IS NULL ORDER BY rowid"},
-		{sqlite.TableQuery{Table: "messages", Filters: []sqlite.Filter{sqlite.ParseFilter("text__startswith", "50%_"),
-			sqlite.ParseFilter("type__not", "user")}}, "SELECT uuid FROM messages WHERE 0"},
+		{store.TableQuery{Table: "messages", Filters: []store.Filter{store.ParseFilter("text__startswith", "50%_"),
+			store.ParseFilter("type__not", "user")}}, "SELECT uuid FROM messages WHERE 0"},
 	} {
 		whole, err := ex.Query(ctx, c.whole, nil)
 		if err != nil {
@@ -258,9 +257,9 @@ func TestExplorerRowsKeyset(t *testing.T) {
 			t.Errorf("%+v: pages give\n%s\nwant\n%s", c.q, got.String(), want)
 		}
 	}
-	for _, q := range []sqlite.TableQuery{
+	for _, q := range []store.TableQuery{
 		{Table: "messages", Sort: "nope"},
-		{Table: "messages", Filters: []sqlite.Filter{{Column: "nope", Op: "exact"}}},
+		{Table: "messages", Filters: []store.Filter{{Column: "nope", Op: "exact"}}},
 		{Table: "messages", After: "garbage!"},
 	} {
 		var se *store.SQLError
@@ -272,7 +271,7 @@ func TestExplorerRowsKeyset(t *testing.T) {
 
 // A view has no rowid: its pages go by offset.
 func TestExplorerRowsView(t *testing.T) {
-	ex, db := explorer(t, sqlite.ExploreOptions{})
+	ex, db := explorer(t, store.ExploreLimits{})
 	conn, err := sql.Open("sqlite3", "file:"+db.Path())
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +281,7 @@ func TestExplorerRowsView(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	q := sqlite.TableQuery{Table: "session_titles", Sort: "title", Limit: 3}
+	q := store.TableQuery{Table: "session_titles", Sort: "title", Limit: 3}
 	for {
 		page, err := ex.Rows(context.Background(), q)
 		if err != nil {

@@ -13,40 +13,21 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-// Column is a column of a table or view.
-type Column struct {
-	Name string
-	Type string // as declared; empty in views of expressions
-	PK   bool
-}
-
-// Table is a table or view of the database.
-type Table struct {
-	Name string
-	Kind string // table, view or virtual
-	// Columns are in the table's order.
-	Columns []Column
-	// Rows is how many rows it holds, or -1 when counting took too long.
-	Rows int64
-	// Description says what a row is (TableDescriptions).
-	Description string
-}
-
 // countLimit is how long counting the rows of one table may take.
 const countLimit = time.Second
 
 // Tables lists every table and view with their columns and row counts,
 // leaving out SQLite's own tables and those of full-text indexes.
-func (e *Explorer) Tables(ctx context.Context) ([]Table, error) {
+func (e *Explorer) Tables(ctx context.Context) ([]store.Table, error) {
 	res, err := e.Query(ctx, `SELECT name, type FROM pragma_table_list
 		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 		ORDER BY type = 'view', name`, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	tables := make([]Table, 0, len(res.Rows))
+	tables := make([]store.Table, 0, len(res.Rows))
 	for _, r := range res.Rows {
-		t := Table{Name: r[0].(string), Kind: r[1].(string)}
+		t := store.Table{Name: r[0].(string), Kind: r[1].(string)}
 		if err := e.describe(ctx, &t); err != nil {
 			return nil, err
 		}
@@ -56,27 +37,27 @@ func (e *Explorer) Tables(ctx context.Context) ([]Table, error) {
 }
 
 // Table describes one table or view, or returns store.ErrNotFound.
-func (e *Explorer) Table(ctx context.Context, name string) (Table, error) {
+func (e *Explorer) Table(ctx context.Context, name string) (store.Table, error) {
 	res, err := e.Query(ctx, `SELECT name, type FROM pragma_table_list
 		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name = :name`, map[string]string{"name": name})
 	if err != nil {
-		return Table{}, fmt.Errorf("find table %s: %w", name, err)
+		return store.Table{}, fmt.Errorf("find table %s: %w", name, err)
 	}
 	if len(res.Rows) == 0 || strings.HasPrefix(name, "sqlite_") {
-		return Table{}, store.ErrNotFound
+		return store.Table{}, store.ErrNotFound
 	}
-	t := Table{Name: name, Kind: res.Rows[0][1].(string)}
+	t := store.Table{Name: name, Kind: res.Rows[0][1].(string)}
 	return t, e.describe(ctx, &t)
 }
 
-func (e *Explorer) describe(ctx context.Context, t *Table) error {
+func (e *Explorer) describe(ctx context.Context, t *store.Table) error {
 	res, err := e.Query(ctx, `SELECT name, type, pk FROM pragma_table_info(:name) ORDER BY cid`,
 		map[string]string{"name": t.Name})
 	if err != nil {
 		return fmt.Errorf("describe table %s: %w", t.Name, err)
 	}
 	for _, r := range res.Rows {
-		t.Columns = append(t.Columns, Column{Name: r[0].(string), Type: r[1].(string), PK: r[2].(int64) > 0})
+		t.Columns = append(t.Columns, store.Column{Name: r[0].(string), Type: r[1].(string), PK: r[2].(int64) > 0})
 	}
 	t.Description = TableDescriptions[t.Name]
 	t.Rows = e.count(ctx, "SELECT count(*) FROM "+quoteName(t.Name), nil)
@@ -93,51 +74,6 @@ func (e *Explorer) count(ctx context.Context, query string, args []any) int64 {
 	return n
 }
 
-// Column filter operators: a parameter col__op=value filters a table's
-// rows; col=value is col__exact=value.
-var FilterOps = []string{"exact", "not", "contains", "startswith", "endswith", "gt", "gte", "lt", "lte", "in", "isnull", "notnull"}
-
-// Filter keeps the rows whose column compares to a value by an operator.
-type Filter struct {
-	Column, Op, Value string
-}
-
-// ParseFilter reads a filter from a parameter's name (col or col__op) and
-// value.
-func ParseFilter(key, value string) Filter {
-	if i := strings.LastIndex(key, "__"); i > 0 {
-		for _, op := range FilterOps {
-			if key[i+2:] == op {
-				return Filter{Column: key[:i], Op: op, Value: value}
-			}
-		}
-	}
-	return Filter{Column: key, Op: "exact", Value: value}
-}
-
-// TableQuery selects a page of a table's rows.
-type TableQuery struct {
-	Table   string
-	Filters []Filter
-	// Sort is the column rows are in the order of; empty is the order they
-	// were stored in.
-	Sort string
-	Desc bool
-	// After is a previous page's Result.Next.
-	After string
-	// Limit is the most rows on a page; zero is 100, and at most MaxRows.
-	Limit int
-}
-
-// TablePage is a page of a table's rows.
-type TablePage struct {
-	Table Table
-	Result
-	// Count is how many rows the filters keep, or -1 when counting them took
-	// too long.
-	Count int64
-}
-
 // cursor is where a page of a table ends: its last row's rowid and value
 // of the sort column, or for a view, which has no rowid, the offset.
 type cursor struct {
@@ -150,7 +86,7 @@ type cursor struct {
 // the last row of the one before (keyset pagination), so that a page deep
 // into a large table costs what the first does; views, which have no
 // rowid, are paged by offset.
-func (e *Explorer) Rows(ctx context.Context, q TableQuery) (*TablePage, error) {
+func (e *Explorer) Rows(ctx context.Context, q store.TableQuery) (*store.TablePage, error) {
 	t, err := e.Table(ctx, q.Table)
 	if err != nil {
 		return nil, err
@@ -164,7 +100,7 @@ func (e *Explorer) Rows(ctx context.Context, q TableQuery) (*TablePage, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := &TablePage{Table: t}
+	page := &store.TablePage{Table: t}
 	page.Count = e.count(ctx, "SELECT count(*) FROM "+quoteName(t.Name)+where, args)
 
 	keyset := t.Kind != "view"
@@ -230,7 +166,7 @@ func (e *Explorer) Rows(ctx context.Context, q TableQuery) (*TablePage, error) {
 
 // StreamRows hands every row a query of a table selects (its filters and
 // order; not its page) to row as it comes.
-func (e *Explorer) StreamRows(ctx context.Context, q TableQuery, header func([]string) error, row func([]any) error) error {
+func (e *Explorer) StreamRows(ctx context.Context, q store.TableQuery, header func([]string) error, row func([]any) error) error {
 	t, err := e.Table(ctx, q.Table)
 	if err != nil {
 		return err
@@ -246,7 +182,7 @@ func (e *Explorer) StreamRows(ctx context.Context, q TableQuery, header func([]s
 	return e.run(ctx, e.opts.StreamTimeout, "SELECT * FROM "+quoteName(t.Name)+where+order, args, 0, 0, header, row)
 }
 
-func columnIndex(t Table, name string) int {
+func columnIndex(t store.Table, name string) int {
 	for i, c := range t.Columns {
 		if c.Name == name {
 			return i
@@ -255,7 +191,7 @@ func columnIndex(t Table, name string) int {
 	return -1
 }
 
-func filterSQL(t Table, filters []Filter) (string, []any, error) {
+func filterSQL(t store.Table, filters []store.Filter) (string, []any, error) {
 	var conds []string
 	var args []any
 	for _, f := range filters {
@@ -293,7 +229,7 @@ func filterSQL(t Table, filters []Filter) (string, []any, error) {
 		case "notnull":
 			conds = append(conds, c+" IS NOT NULL")
 		default:
-			return "", nil, &store.SQLError{Msg: fmt.Sprintf("no filter %q: want one of %s", f.Op, strings.Join(FilterOps, ", "))}
+			return "", nil, &store.SQLError{Msg: fmt.Sprintf("no filter %q: want one of %s", f.Op, strings.Join(store.FilterOps, ", "))}
 		}
 	}
 	if len(conds) == 0 {
@@ -306,7 +242,7 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // orderSQL orders a table's rows by a column, then by rowid so that the
 // order is total; sortCol is the column's index, -1 for none.
-func orderSQL(t Table, sort string, desc, rowid bool) (order string, sortCol int, err error) {
+func orderSQL(t store.Table, sort string, desc, rowid bool) (order string, sortCol int, err error) {
 	dir := ""
 	if desc {
 		dir = " DESC"
@@ -330,7 +266,7 @@ func orderSQL(t Table, sort string, desc, rowid bool) (order string, sortCol int
 
 // keysetSQL selects the rows after a cursor in the order orderSQL gives.
 // SQLite puts NULL before every value.
-func keysetSQL(t Table, sortCol int, desc bool, after cursor) (string, []any) {
+func keysetSQL(t store.Table, sortCol int, desc bool, after cursor) (string, []any) {
 	r := after.Rowid
 	if sortCol < 0 {
 		if desc {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/claude-insights/insights/ingest"
 	"github.com/claude-insights/insights/pricing"
+	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/sqlite"
 )
 
@@ -17,7 +18,7 @@ const sessApp = "5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"
 
 // explorer imports the project's fixtures into a new database and opens
 // the explorer over it; it returns the database too, to write with.
-func explorer(t testing.TB, opts sqlite.ExploreOptions) (*sqlite.Explorer, *sqlite.DB) {
+func explorer(t testing.TB, opts store.ExploreLimits) (*sqlite.Explorer, *sqlite.DB) {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "insights.db")
@@ -39,7 +40,7 @@ func explorer(t testing.TB, opts sqlite.ExploreOptions) (*sqlite.Explorer, *sqli
 }
 
 // rowsText shows a result's rows one per line, values split by " | ".
-func rowsText(res *sqlite.Result) string {
+func rowsText(res *store.Result) string {
 	var b strings.Builder
 	for _, r := range res.Rows {
 		for i, v := range r {
@@ -133,7 +134,7 @@ Write | 1 | 1 | 1
 }
 
 func TestCannedQueries(t *testing.T) {
-	ex, _ := explorer(t, sqlite.ExploreOptions{})
+	ex, _ := explorer(t, store.ExploreLimits{})
 	tested := map[string]bool{}
 	for _, c := range cannedWant {
 		q, ok := sqlite.Canned(c.name)
@@ -160,8 +161,8 @@ func TestCannedQueries(t *testing.T) {
 		if q.Title == "" || q.Description == "" {
 			t.Errorf("canned query %s lacks a title or description", q.Name)
 		}
-		for _, p := range q.Params() {
-			if sqlite.ParamHints[p] == "" {
+		for _, p := range q.Params {
+			if store.ParamHints[p] == "" {
 				t.Errorf("canned query %s: parameter %s has no hint", q.Name, p)
 			}
 		}
@@ -170,7 +171,7 @@ func TestCannedQueries(t *testing.T) {
 
 // A session whose every file is gone lives only in the database.
 func TestCannedSessionsOnlyInDB(t *testing.T) {
-	ex, db := explorer(t, sqlite.ExploreOptions{})
+	ex, db := explorer(t, store.ExploreLimits{})
 	ctx := context.Background()
 	files, err := db.SessionFiles(ctx, "c41a7e2b-9d05-4b3f-8e6c-1f2d3a4b5c68")
 	if err != nil || len(files) == 0 {
@@ -191,8 +192,9 @@ func TestCannedSessionsOnlyInDB(t *testing.T) {
 }
 
 func TestParams(t *testing.T) {
+	ex, _ := explorer(t, store.ExploreLimits{})
 	q := "SELECT ':x', \":y\", [:z], :a, @b, $c, :a, $ -- :d\n/* :e */ FROM t WHERE x = :f_1"
-	if got, want := fmt.Sprint(sqlite.Params(q)), "[a b c f_1]"; got != want {
+	if got, want := fmt.Sprint(ex.Params(q)), "[a b c f_1]"; got != want {
 		t.Errorf("Params: %s, want %s", got, want)
 	}
 }
