@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/claude-insights/insights/internal/corpus"
+	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/store/sqlite"
 )
 
 // reference is one row of PROVENANCE.md's table of token totals.
@@ -105,7 +108,50 @@ func TestCorpusConformance(t *testing.T) {
 				if want, ok := costs[folder]; ok && math.Abs(u.Totals.TotalCost-want) >= 0.005 {
 					t.Errorf("%s cost = $%.4f, want $%.2f", folder, u.Totals.TotalCost, want)
 				}
+				if !strings.HasPrefix(db, "postgres") {
+					cannedOnCorpus(t, db, rows)
+				}
 			})
 		})
+	}
+}
+
+// cannedOnCorpus runs every canned query of the SQL explorer on a database
+// imported from real transcripts: each runs, and tokens-by-day gives the
+// reference tokens of each UTC day.
+func cannedOnCorpus(t *testing.T, db string, refs []reference) {
+	t.Helper()
+	ctx := context.Background()
+	ex, err := sqlite.OpenExplorer(ctx, db, store.ExploreLimits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ex.Close()
+	for _, q := range ex.Queries() {
+		res, err := ex.Query(ctx, q.SQL, nil)
+		if err != nil {
+			t.Errorf("canned query %s: %v", q.Name, err)
+			continue
+		}
+		if q.Name != "tokens-by-day" {
+			continue
+		}
+		days := map[string][2]int64{}
+		var total [2]int64
+		for _, r := range res.Rows {
+			d := [2]int64{r[2].(int64), r[3].(int64)}
+			days[r[0].(string)] = d
+			total[0] += d[0]
+			total[1] += d[1]
+		}
+		for _, ref := range refs {
+			got := days[ref.day]
+			if ref.day == "total" {
+				got = total
+			}
+			if got != [2]int64{ref.input, ref.output} {
+				t.Errorf("tokens-by-day %s: in, out %v, want %d, %d", ref.day, got, ref.input, ref.output)
+			}
+		}
 	}
 }

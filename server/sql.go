@@ -119,8 +119,11 @@ func (x *Explorer) index(w http.ResponseWriter, r *http.Request) {
 	}
 	if f == "json" {
 		type query struct {
-			Name, Title, Description, SQL string
-			Params                        []string
+			Name        string   `json:"name"`
+			Title       string   `json:"title"`
+			Description string   `json:"description"`
+			SQL         string   `json:"sql"`
+			Params      []string `json:"params"`
 		}
 		var qs []query
 		for _, q := range x.ex.Queries() {
@@ -400,9 +403,15 @@ type columnView struct {
 type cellView struct {
 	Text string
 	Href string
+	// When is the time a column of milliseconds holds, in UTC.
+	When string
 	Null bool
 	Num  bool
 }
+
+// isTimeColumn tells the columns that hold times as milliseconds since
+// 1970 by their names: ts, and *_at.
+func isTimeColumn(name string) bool { return name == "ts" || strings.HasSuffix(name, "_at") }
 
 // cellLimit is how much of a long value a page shows; downloads hold it all.
 const cellLimit = 2000
@@ -434,6 +443,10 @@ func (x *Explorer) rowsView(r *http.Request, res *store.Result, params url.Value
 				c.Null, c.Text = true, "NULL"
 			case int64:
 				c.Num, c.Text = true, strconv.FormatInt(val, 10)
+				// 2001 to 2286: a time, not a count.
+				if isTimeColumn(res.Columns[i]) && val >= 1e12 && val < 1e13 {
+					c.When = time.UnixMilli(val).UTC().Format("2006-01-02 15:04:05")
+				}
 			case float64:
 				c.Num, c.Text = true, strconv.FormatFloat(val, 'f', -1, 64)
 			case string:
@@ -470,18 +483,18 @@ func (x *Explorer) writeResultJSON(w http.ResponseWriter, r *http.Request, v row
 		}
 	}
 	out := map[string]any{
-		"columns":    res.Columns,
-		"rows":       rows,
-		"truncated":  res.Truncated,
-		"row_limit":  v.RowLimit,
-		"elapsed_ms": float64(res.Elapsed.Microseconds()) / 1000,
+		"columns":   res.Columns,
+		"rows":      rows,
+		"truncated": res.Truncated,
+		"rowLimit":  v.RowLimit,
+		"elapsedMs": float64(res.Elapsed.Microseconds()) / 1000,
 	}
 	if v.Count >= 0 {
 		out["count"] = v.Count
 	}
 	if res.Next != "" {
 		out["next"] = res.Next
-		out["next_url"] = v.Next
+		out["nextUrl"] = v.Next
 	}
 	x.writeJSON(w, r, http.StatusOK, out)
 }

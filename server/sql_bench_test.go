@@ -48,7 +48,7 @@ func BenchmarkExplorer(b *testing.B) {
 	next := "/tables/messages?_size=1000&format=json"
 	for n := int64(0); n < deep; n += 1000 {
 		var page struct {
-			NextURL string `json:"next_url"`
+			NextURL string `json:"nextUrl"`
 		}
 		if err := json.Unmarshal(get(next).Body.Bytes(), &page); err != nil || page.NextURL == "" {
 			b.Fatalf("walk to row %d: %v", n, err)

@@ -107,5 +107,31 @@ func TestBrowserExplorer(t *testing.T) {
 		t.Errorf("first row %q (%v), want /src/app", first, err)
 	}
 	browser.Screenshot(t, ctx, "query")
+
+	// A table: sorted by a click on a column, filtered with the form.
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/tables/sessions"), chromedp.WaitVisible(chromedp.CSS("table.results")),
+		chromedp.Click(chromedp.CSS(`table.results th a[title="Sort by title"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.results th a[href*="_sort_desc=title"]`))); err != nil {
+		fail("sort the sessions by title", err)
+	}
+	titles, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("table.results tbody tr")].map(tr => tr.children[14].textContent)`))
+	if err != nil || len(titles) != 5 || titles[1] != "Fix off-by-one in config loader" || titles[4] != "What does this project do?" {
+		t.Errorf("titles sorted: %q (%v)", titles, err)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.CSS(`select[name=_filter_column]`), "project"),
+		chromedp.SetValue(chromedp.CSS(`select[name=_filter_op]`), "startswith"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=_filter_value]`), "/src/t"+kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS("ul.chips"))); err != nil {
+		fail("filter the sessions", err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.results tbody tr").length`)); err != nil || n != 1 {
+		t.Errorf("%d sessions after the filter (%v), want 1", n, err)
+	}
+	if u, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search`)); err != nil || u != "?_sort=title&project__startswith=%2Fsrc%2Ft" {
+		t.Errorf("the filtered page is %q (%v)", u, err)
+	}
+	browser.Screenshot(t, ctx, "table")
 	quiet(t, ctx)
 }

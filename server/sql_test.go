@@ -68,7 +68,7 @@ type sqlJSON struct {
 	Truncated bool
 	Count     *int64
 	Next      string
-	NextURL   string `json:"next_url"`
+	NextURL   string `json:"nextUrl"`
 	Error     string
 }
 
@@ -217,6 +217,7 @@ func TestExplorerTablePages(t *testing.T) {
 		`rel="next" href="/tables/sessions?_next=`,
 		`href="` + replayURL + `/sessions/5f0c2a7e-3b1d-4c8e-9a21-7d4e6b8f1c03"`,
 		"5 rows",
+		`1770714000000<time class="when">2026-02-10 09:00:00</time>`, // first_at, shown as a time too
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("sessions page lacks %s", want)

@@ -46,21 +46,21 @@ type ExploreLimits struct {
 
 // Column is a column of a table or view.
 type Column struct {
-	Name string
-	Type string // as declared; empty in views of expressions
-	PK   bool
+	Name string `json:"name"`
+	Type string `json:"type"` // as declared; empty in views of expressions
+	PK   bool   `json:"pk"`
 }
 
 // Table is a table or view of the database.
 type Table struct {
-	Name string
-	Kind string // table, view or virtual
+	Name string `json:"name"`
+	Kind string `json:"kind"` // table, view or virtual
 	// Columns are in the table's order.
-	Columns []Column
+	Columns []Column `json:"columns"`
 	// Rows is how many rows it holds, or -1 when counting took too long.
-	Rows int64
+	Rows int64 `json:"rows"`
 	// Description says what a row is.
-	Description string
+	Description string `json:"description"`
 }
 
 // Result is the rows a query returned to a page.
