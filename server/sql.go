@@ -234,6 +234,9 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 	}
 	view := x.rowsView(r, &res.Result, params, tq.Table)
 	view.Count = res.Count
+	if tq.After != "" && f == "html" {
+		view.First = r.URL.Path + withParam(params)
+	}
 	if res.Next != "" {
 		view.Next = r.URL.Path + withParam(params, paramNext, res.Next)
 		if f == "json" {
@@ -295,6 +298,8 @@ type sqlQueryPage struct {
 	Result   *rowsView
 	RowLimit int
 	Timeout  time.Duration
+	// Tables are shown beside the editor, to write queries against.
+	Tables []store.Table
 }
 
 type paramView struct{ Name, Value, Hint string }
@@ -339,6 +344,13 @@ func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *stor
 	if canned != nil {
 		title = canned.Title
 		data.Edit = "/query" + withParam(params, "sql", query)
+	} else if f == "html" {
+		tables, err := x.ex.Tables(r.Context())
+		if err != nil {
+			x.fail(w, r, f, err)
+			return
+		}
+		data.Tables = tables
 	}
 	if strings.TrimSpace(query) == "" {
 		if f != "html" {
@@ -391,7 +403,9 @@ type rowsView struct {
 	Elapsed   string
 	CSV, JSON string
 	Next      string
-	Count     int64 // a table's rows the filters keep; -1: unknown
+	// First leads back to a table's first page, from a later one.
+	First string
+	Count int64 // a table's rows the filters keep; -1: unknown
 }
 
 type columnView struct {

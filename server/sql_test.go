@@ -223,6 +223,12 @@ func TestExplorerTablePages(t *testing.T) {
 			t.Errorf("sessions page lacks %s", want)
 		}
 	}
+	// A later page leads back to the first.
+	u, _ := url.Parse(getSQLJSON(t, ts, "/tables/sessions?_sort_desc=cost&_size=2&format=json", 200).NextURL)
+	u.RawQuery = strings.Replace(u.RawQuery, "&format=json", "", 1)
+	if body := must200(t, ts, u.String()); !strings.Contains(body, `rel="first" href="/tables/sessions?_size=2&amp;_sort_desc=cost"`) {
+		t.Errorf("%s: no link to the first page", u)
+	}
 	// Filters.
 	for path, count := range map[string]int64{
 		"/tables/sessions?project=/src/app":                 2,
@@ -272,8 +278,9 @@ func TestExplorerQuery(t *testing.T) {
 	// An empty form.
 	body := must200(t, ts, "/query")
 	inert(t, "/query", body)
-	if !strings.Contains(body, `<textarea name="sql"`) {
-		t.Error("/query has no textarea")
+	if !strings.Contains(body, `<textarea name="sql"`) || !strings.Contains(body, `<details class="schema" open>`) ||
+		!strings.Contains(body, `<a href="/tables/tool_calls">tool_calls</a> <span class="dim">id, session_id,`) {
+		t.Error("/query has no textarea, or no tables and columns beside it")
 	}
 	// Parameters become fields.
 	sql := "SELECT id, title FROM sessions WHERE project = :project ORDER BY id"
