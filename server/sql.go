@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -90,6 +91,11 @@ func (x *Explorer) page(template, title string, data any) page {
 	return page{Template: template, Title: title, Data: data, Explorer: &explorerNav{ReplayURL: x.opts.ReplayURL}}
 }
 
+// render answers with a page.
+func (x *Explorer) render(w http.ResponseWriter, r *http.Request, p page) {
+	x.html(func(*http.Request) (page, error) { return p, nil }).ServeHTTP(w, r)
+}
+
 // fail answers an error in the form asked for.
 func (x *Explorer) fail(w http.ResponseWriter, r *http.Request, f string, err error) {
 	if f == "html" {
@@ -118,22 +124,11 @@ func (x *Explorer) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f == "json" {
-		type query struct {
-			Name        string   `json:"name"`
-			Title       string   `json:"title"`
-			Description string   `json:"description"`
-			SQL         string   `json:"sql"`
-			Params      []string `json:"params"`
-		}
-		var qs []query
-		for _, q := range x.ex.Queries() {
-			qs = append(qs, query{q.Name, q.Title, q.Description, q.SQL, q.Params})
-		}
-		x.writeJSON(w, r, http.StatusOK, map[string]any{"tables": tables, "queries": qs})
+		x.writeJSON(w, r, http.StatusOK, map[string]any{"tables": tables, "queries": x.ex.Queries()})
 		return
 	}
 	data := sqlIndex{DBPath: x.opts.DBPath, Tables: tables, Queries: x.ex.Queries(), Limits: x.ex.Limits()}
-	x.html(func(*http.Request) (page, error) { return x.page("sql", "SQL explorer", data), nil }).ServeHTTP(w, r)
+	x.render(w, r, x.page("sql", "SQL explorer", data))
 }
 
 // Parameters of a table page; every other parameter filters its rows.
@@ -168,58 +163,14 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 		x.fail(w, r, "html", err)
 		return
 	}
-	q := r.URL.Query()
-	if col := q.Get(paramFilterColumn); col != "" {
-		// The filter form: add its filter and show the canonical link.
-		key := col
-		if op := q.Get(paramFilterOp); op != "" && op != "exact" {
-			key += "__" + op
-		}
-		kept := url.Values{}
-		for k, v := range q {
-			if k != paramFilterColumn && k != paramFilterOp && k != paramFilterValue && k != paramNext {
-				kept[k] = v
-			}
-		}
-		kept.Add(key, q.Get(paramFilterValue))
-		http.Redirect(w, r, r.URL.Path+"?"+kept.Encode(), http.StatusSeeOther)
+	if r.URL.Query().Get(paramFilterColumn) != "" {
+		addFilter(w, r)
 		return
 	}
-	tq := store.TableQuery{Table: mux.Vars(r)["name"], After: q.Get(paramNext)}
-	switch {
-	case q.Get(paramSort) != "" && q.Get(paramSortDesc) != "":
-		x.fail(w, r, f, badRequest("sort by %s or by %s, not both", paramSort, paramSortDesc))
-		return
-	case q.Get(paramSortDesc) != "":
-		tq.Sort, tq.Desc = q.Get(paramSortDesc), true
-	default:
-		tq.Sort = q.Get(paramSort)
-	}
-	if tq.Limit, err = intParam(r, paramSize, 100, x.ex.Limits().MaxRows); err != nil {
+	tq, params, err := x.tableQuery(r)
+	if err != nil {
 		x.fail(w, r, f, err)
 		return
-	}
-	params := url.Values{}
-	var keys []string
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		switch k {
-		case paramNext, paramFormat:
-			continue
-		case paramSort, paramSortDesc, paramSize:
-		default:
-			if strings.HasPrefix(k, "_") {
-				x.fail(w, r, f, badRequest("no parameter %s: filters are col=value or col__op=value", k))
-				return
-			}
-			for _, v := range q[k] {
-				tq.Filters = append(tq.Filters, store.ParseFilter(k, v))
-			}
-		}
-		params[k] = q[k]
 	}
 	if f == "csv" {
 		x.streamCSV(w, r, tq.Table, func(ctx context.Context, header func([]string) error, row func([]any) error) error {
@@ -259,7 +210,63 @@ func (x *Explorer) table(w http.ResponseWriter, r *http.Request) {
 	for _, fl := range tq.Filters {
 		data.Filters = append(data.Filters, filterView{Filter: fl, Remove: withoutFilter(params, fl)})
 	}
-	x.html(func(*http.Request) (page, error) { return x.page("sql_table", tq.Table, data), nil }).ServeHTTP(w, r)
+	x.render(w, r, x.page("sql_table", tq.Table, data))
+}
+
+// addFilter answers the filter form: the page's link with its filter
+// added, to show the canonical link.
+func addFilter(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	key := q.Get(paramFilterColumn)
+	if op := q.Get(paramFilterOp); op != "" && op != "exact" {
+		key += "__" + op
+	}
+	kept := url.Values{}
+	for k, v := range q {
+		if k != paramFilterColumn && k != paramFilterOp && k != paramFilterValue && k != paramNext {
+			kept[k] = v
+		}
+	}
+	kept.Add(key, q.Get(paramFilterValue))
+	http.Redirect(w, r, r.URL.Path+"?"+kept.Encode(), http.StatusSeeOther)
+}
+
+// tableQuery reads a table page's request: its sort, size, page and
+// filters, and the parameters its links keep (all but the page and the
+// format).
+func (x *Explorer) tableQuery(r *http.Request) (store.TableQuery, url.Values, error) {
+	q := r.URL.Query()
+	tq := store.TableQuery{Table: mux.Vars(r)["name"], After: q.Get(paramNext)}
+	switch {
+	case q.Get(paramSort) != "" && q.Get(paramSortDesc) != "":
+		return tq, nil, badRequest("sort by %s or by %s, not both", paramSort, paramSortDesc)
+	case q.Get(paramSortDesc) != "":
+		tq.Sort, tq.Desc = q.Get(paramSortDesc), true
+	default:
+		tq.Sort = q.Get(paramSort)
+	}
+	var err error
+	if tq.Limit, err = intParam(r, paramSize, 100, x.ex.Limits().MaxRows); err != nil {
+		return tq, nil, err
+	}
+	params := url.Values{}
+	keys := slices.Sorted(maps.Keys(q))
+	for _, k := range keys {
+		switch k {
+		case paramNext, paramFormat:
+			continue
+		case paramSort, paramSortDesc, paramSize:
+		default:
+			if strings.HasPrefix(k, "_") {
+				return tq, nil, badRequest("no parameter %s: filters are col=value or col__op=value", k)
+			}
+			for _, v := range q[k] {
+				tq.Filters = append(tq.Filters, store.ParseFilter(k, v))
+			}
+		}
+		params[k] = q[k]
+	}
+	return tq, params, nil
 }
 
 func sortedAs(q store.TableQuery, col string) string {
@@ -357,7 +364,7 @@ func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *stor
 			x.fail(w, r, f, badRequest("no query: give it as sql=…"))
 			return
 		}
-		x.html(func(*http.Request) (page, error) { return x.page("sql_query", title, data), nil }).ServeHTTP(w, r)
+		x.render(w, r, x.page("sql_query", title, data))
 		return
 	}
 	name := "query"
@@ -382,7 +389,7 @@ func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *stor
 		data.Error = se.Msg
 		p := x.page("sql_query", title, data)
 		p.Status = http.StatusBadRequest
-		x.html(func(*http.Request) (page, error) { return p, nil }).ServeHTTP(w, r)
+		x.render(w, r, p)
 		return
 	}
 	view := x.rowsView(r, res, params, "")
@@ -391,7 +398,7 @@ func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *stor
 		return
 	}
 	data.Result = &view
-	x.html(func(*http.Request) (page, error) { return x.page("sql_query", title, data), nil }).ServeHTTP(w, r)
+	x.render(w, r, x.page("sql_query", title, data))
 }
 
 // rowsView is a result as a page shows it.

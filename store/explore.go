@@ -126,12 +126,12 @@ type TablePage struct {
 // text, as Datasette passes them; an empty one means "any", so that the
 // same SQL runs unchanged in Datasette.
 type CannedQuery struct {
-	Name        string
-	Title       string
-	Description string
-	SQL         string
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Description string `json:"description"`
+	SQL         string `json:"sql"`
 	// Params are the names of its parameters, in order.
-	Params []string
+	Params []string `json:"params"`
 }
 
 // ParamHints say what the canned queries' parameters take.
