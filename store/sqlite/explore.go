@@ -120,7 +120,7 @@ func (e *Explorer) Queries() []store.CannedQuery { return CannedQueries }
 func (e *Explorer) Params(query string) []string { return scanSQL(query).Params }
 
 // Query runs one read-only statement with named parameters (missing ones
-// are ”) and returns at most MaxRows of its rows.
+// are the empty string) and returns at most MaxRows of its rows.
 func (e *Explorer) Query(ctx context.Context, query string, params map[string]string) (*store.Result, error) {
 	query, args, err := statement(query, params)
 	if err != nil {
@@ -128,7 +128,7 @@ func (e *Explorer) Query(ctx context.Context, query string, params map[string]st
 	}
 	res := &store.Result{}
 	start := time.Now()
-	err = e.run(ctx, e.opts.Timeout, query, args, e.opts.MaxRows, 0, func(cols []string) error {
+	err = e.run(ctx, e.opts.Timeout, query, args, e.opts.MaxRows, func(cols []string) error {
 		res.Columns = cols
 		return nil
 	}, func(row []any) error {
@@ -150,7 +150,7 @@ func (e *Explorer) Stream(ctx context.Context, query string, params map[string]s
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, e.opts.StreamTimeout, query, args, 0, 0, header, row)
+	return e.run(ctx, e.opts.StreamTimeout, query, args, 0, header, row)
 }
 
 // statement returns the one statement of a query's text, less what
@@ -175,10 +175,10 @@ func statement(query string, params map[string]string) (string, []any, error) {
 
 var errTooManyRows = errors.New("too many rows")
 
-// run runs a statement under a time limit, handing over its columns (less
-// the first hide of them) and then each row; after max rows (0: no limit)
-// it stops with errTooManyRows if another row follows.
-func (e *Explorer) run(ctx context.Context, limit time.Duration, query string, args []any, max, hide int,
+// run runs a statement under a time limit, handing over its columns and
+// then each row; after max rows (0: no limit) it stops with errTooManyRows
+// if another row follows.
+func (e *Explorer) run(ctx context.Context, limit time.Duration, query string, args []any, max int,
 	header func([]string) error, each func([]any) error) error {
 	qctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -193,7 +193,7 @@ func (e *Explorer) run(ctx context.Context, limit time.Duration, query string, a
 		if err != nil {
 			return err
 		}
-		if err := header(cols[hide:]); err != nil {
+		if err := header(cols); err != nil {
 			return err
 		}
 		vals := make([]any, len(cols))
@@ -214,7 +214,7 @@ func (e *Explorer) run(ctx context.Context, limit time.Duration, query string, a
 			for i, v := range vals {
 				row[i] = plain(v)
 			}
-			if err := each(row[hide:]); err != nil {
+			if err := each(row); err != nil {
 				return err
 			}
 		}

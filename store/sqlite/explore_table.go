@@ -67,7 +67,7 @@ func (e *Explorer) describe(ctx context.Context, t *store.Table) error {
 // count runs a count under countLimit; -1 when it took longer or failed.
 func (e *Explorer) count(ctx context.Context, query string, args []any) int64 {
 	n := int64(-1)
-	e.run(ctx, countLimit, query, args, 1, 0, func([]string) error { return nil }, func(row []any) error {
+	e.run(ctx, countLimit, query, args, 1, func([]string) error { return nil }, func(row []any) error {
 		n, _ = row[0].(int64)
 		return nil
 	})
@@ -129,7 +129,7 @@ func (e *Explorer) Rows(ctx context.Context, q store.TableQuery) (*store.TablePa
 	}
 	start := time.Now()
 	var rows [][]any
-	err = e.run(ctx, e.opts.Timeout, query, args, 0, 0, func(cols []string) error {
+	err = e.run(ctx, e.opts.Timeout, query, args, 0, func(cols []string) error {
 		if keyset {
 			cols = cols[1:]
 		}
@@ -179,7 +179,7 @@ func (e *Explorer) StreamRows(ctx context.Context, q store.TableQuery, header fu
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, e.opts.StreamTimeout, "SELECT * FROM "+quoteName(t.Name)+where+order, args, 0, 0, header, row)
+	return e.run(ctx, e.opts.StreamTimeout, "SELECT * FROM "+quoteName(t.Name)+where+order, args, 0, header, row)
 }
 
 func columnIndex(t store.Table, name string) int {
