@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -118,7 +119,7 @@ func (x *Explorer) index(w http.ResponseWriter, r *http.Request) {
 		x.fail(w, r, "html", cmp.Or(err, badRequest("the index has no CSV form: format=json")))
 		return
 	}
-	tables, err := x.ex.Tables(r.Context())
+	tables, err := x.ex.Tables(r.Context(), true)
 	if err != nil {
 		x.fail(w, r, f, err)
 		return
@@ -352,7 +353,7 @@ func (x *Explorer) runQuery(w http.ResponseWriter, r *http.Request, canned *stor
 		title = canned.Title
 		data.Edit = "/query" + withParam(params, "sql", query)
 	} else if f == "html" {
-		tables, err := x.ex.Tables(r.Context())
+		tables, err := x.ex.Tables(r.Context(), false)
 		if err != nil {
 			x.fail(w, r, f, err)
 			return
@@ -463,13 +464,13 @@ func (x *Explorer) rowsView(r *http.Request, res *store.Result, params url.Value
 			case nil:
 				c.Null, c.Text = true, "NULL"
 			case int64:
-				c.Num, c.Text = true, strconv.FormatInt(val, 10)
+				c.Num, c.Text = true, valueText(val)
 				// 2001 to 2286: a time, not a count.
 				if isTimeColumn(res.Columns[i]) && val >= 1e12 && val < 1e13 {
 					c.When = time.UnixMilli(val).UTC().Format("2006-01-02 15:04:05")
 				}
 			case float64:
-				c.Num, c.Text = true, strconv.FormatFloat(val, 'f', -1, 64)
+				c.Num, c.Text = true, valueText(val)
 			case string:
 				c.Text = val
 				if len(c.Text) > cellLimit {
@@ -479,7 +480,7 @@ func (x *Explorer) rowsView(r *http.Request, res *store.Result, params url.Value
 					c.Href = links[i] + url.PathEscape(val)
 				}
 			default:
-				c.Text = fmt.Sprint(val)
+				c.Text = valueText(val)
 			}
 			cells[i] = c
 		}
@@ -534,14 +535,14 @@ func (x *Explorer) streamCSV(w http.ResponseWriter, r *http.Request, name string
 	err := run(r.Context(), func(cols []string) error {
 		h := w.Header()
 		h.Set("Content-Type", "text/csv; charset=utf-8")
-		h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, fileName(name)))
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".csv"}))
 		h.Set("Cache-Control", "no-store")
 		started = true
 		return cw.Write(cols)
 	}, func(row []any) error {
 		rec = rec[:0]
 		for _, v := range row {
-			rec = append(rec, csvValue(v))
+			rec = append(rec, valueText(v))
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -565,7 +566,8 @@ func (x *Explorer) streamCSV(w http.ResponseWriter, r *http.Request, name string
 	cw.Flush()
 }
 
-func csvValue(v any) string {
+// valueText is a value as pages and CSV show it; NULL is empty.
+func valueText(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""
@@ -577,15 +579,4 @@ func csvValue(v any) string {
 		return v
 	}
 	return fmt.Sprint(v)
-}
-
-// fileName keeps the letters, digits, '-' and '_' of a name.
-func fileName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }

@@ -11,9 +11,11 @@ import (
 // canned. store/sqlite implements it; every error meant for the user is a
 // *SQLError.
 type Explorer interface {
-	// Tables lists every table and view with its columns and row count.
-	Tables(ctx context.Context) ([]Table, error)
-	// Table describes one table or view, or returns ErrNotFound.
+	// Tables lists every table and view with its columns, and its row
+	// count if counts is set.
+	Tables(ctx context.Context, counts bool) ([]Table, error)
+	// Table describes one table or view, without counting its rows, or
+	// returns ErrNotFound.
 	Table(ctx context.Context, name string) (Table, error)
 	// Rows returns a page of a table's rows.
 	Rows(ctx context.Context, q TableQuery) (*TablePage, error)
@@ -57,7 +59,8 @@ type Table struct {
 	Kind string `json:"kind"` // table, view or virtual
 	// Columns are in the table's order.
 	Columns []Column `json:"columns"`
-	// Rows is how many rows it holds, or -1 when counting took too long.
+	// Rows is how many rows it holds, or -1 when they were not counted or
+	// counting took too long.
 	Rows int64 `json:"rows"`
 	// Description says what a row is.
 	Description string `json:"description"`

@@ -161,9 +161,19 @@ func TestExplorerRowLimit(t *testing.T) {
 
 func TestExplorerTables(t *testing.T) {
 	ex, _ := explorer(t, store.ExploreLimits{})
-	tables, err := ex.Tables(context.Background())
+	tables, err := ex.Tables(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without counts: the same tables and columns, no rows counted.
+	plain, err := ex.Tables(context.Background(), false)
+	if err != nil || len(plain) != len(tables) {
+		t.Fatalf("tables without counts: %d, %v; with: %d", len(plain), err, len(tables))
+	}
+	for i, tb := range plain {
+		if tb.Name != tables[i].Name || len(tb.Columns) != len(tables[i].Columns) || tb.Rows != -1 {
+			t.Errorf("without counts: %+v, with: %+v", tb, tables[i])
+		}
 	}
 	got := map[string]store.Table{}
 	for _, tb := range tables {

@@ -16,9 +16,10 @@ import (
 // countLimit is how long counting the rows of one table may take.
 const countLimit = time.Second
 
-// Tables lists every table and view with their columns and row counts,
-// leaving out SQLite's own tables and those of full-text indexes.
-func (e *Explorer) Tables(ctx context.Context) ([]store.Table, error) {
+// Tables lists every table and view with their columns, and their row
+// counts if asked, leaving out SQLite's own tables and those of full-text
+// indexes.
+func (e *Explorer) Tables(ctx context.Context, counts bool) ([]store.Table, error) {
 	res, err := e.Query(ctx, `SELECT name, type FROM pragma_table_list
 		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name NOT LIKE 'sqlite\_%' ESCAPE '\'
 		ORDER BY type = 'view', name`, nil)
@@ -31,12 +32,16 @@ func (e *Explorer) Tables(ctx context.Context) ([]store.Table, error) {
 		if err := e.describe(ctx, &t); err != nil {
 			return nil, err
 		}
+		if counts {
+			t.Rows = e.count(ctx, "SELECT count(*) FROM "+quoteName(t.Name), nil)
+		}
 		tables = append(tables, t)
 	}
 	return tables, nil
 }
 
-// Table describes one table or view, or returns store.ErrNotFound.
+// Table describes one table or view, without counting its rows, or
+// returns store.ErrNotFound.
 func (e *Explorer) Table(ctx context.Context, name string) (store.Table, error) {
 	res, err := e.Query(ctx, `SELECT name, type FROM pragma_table_list
 		WHERE schema = 'main' AND type IN ('table', 'view', 'virtual') AND name = :name`, map[string]string{"name": name})
@@ -60,7 +65,7 @@ func (e *Explorer) describe(ctx context.Context, t *store.Table) error {
 		t.Columns = append(t.Columns, store.Column{Name: r[0].(string), Type: r[1].(string), PK: r[2].(int64) > 0})
 	}
 	t.Description = TableDescriptions[t.Name]
-	t.Rows = e.count(ctx, "SELECT count(*) FROM "+quoteName(t.Name), nil)
+	t.Rows = -1
 	return nil
 }
 
