@@ -31,6 +31,7 @@ const (
 	flagLogLevel  = "log-level"
 	flagUIAddr    = "ui-addr"
 	flagSQLAddr   = "sql-addr"
+	flagAPIAddr   = "api-addr"
 )
 
 // globalFlags are accepted before the command and after it. Only the top
@@ -66,14 +67,18 @@ func New(version string) *cli.App {
 		Name:    "insights",
 		Usage:   "search, replay and measure Claude Code sessions",
 		Version: version,
-		Description: "Without a command, insights runs as a daemon: it imports every transcript under the\n" +
-			"Claude directory into the database, keeps it current, and serves the replay UI on\n" +
-			"http://127.0.0.1:8002 (ui_addr) and, in solo mode, the SQL explorer on\n" +
-			"http://127.0.0.1:8001 (sql_addr) until interrupted.",
+		Description: "Without a command, insights runs as a daemon until interrupted. In solo mode it imports\n" +
+			"every transcript under the Claude directory into the database, keeps it current, and serves\n" +
+			"the replay UI on http://127.0.0.1:8002 (ui_addr) and the SQL explorer on\n" +
+			"http://127.0.0.1:8001 (sql_addr). In team mode (--mode team, db a postgres:// DSN) it serves\n" +
+			"the upload and query API on :8080 (team.api_addr) that team members push their sessions to;\n" +
+			"insights user add NAME gives them keys.",
 		Flags: append(globalFlags(true), &cli.StringFlag{Name: flagUIAddr, EnvVars: []string{"INSIGHTS_UI_ADDR"},
 			Usage: "`ADDR` the replay UI listens on while the daemon runs (default 127.0.0.1:8002; \"\" turns it off)"},
 			&cli.StringFlag{Name: flagSQLAddr, EnvVars: []string{"INSIGHTS_SQL_ADDR"},
-				Usage: "`ADDR` the SQL explorer listens on while the daemon runs, solo mode (default 127.0.0.1:8001; \"\" turns it off)"}),
+				Usage: "`ADDR` the SQL explorer listens on while the daemon runs, solo mode (default 127.0.0.1:8001; \"\" turns it off)"},
+			&cli.StringFlag{Name: flagAPIAddr, EnvVars: []string{"INSIGHTS_API_ADDR"},
+				Usage: "`ADDR` the upload and query API listens on, team mode (default :8080)"}),
 		Action: runDaemon,
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
@@ -84,6 +89,7 @@ func New(version string) *cli.App {
 			serviceCommand(),
 			benchCommand(),
 			datasetteCommand(),
+			userCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -113,6 +119,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagLogLevel:  &cfg.LogLevel,
 		flagUIAddr:    &cfg.UIAddr,
 		flagSQLAddr:   &cfg.SQLAddr,
+		flagAPIAddr:   &cfg.Team.APIAddr,
 	} {
 		if v, ok := lookup(c, name); ok {
 			*dst = v
@@ -199,6 +206,9 @@ func runDaemon(c *cli.Context) error {
 		return err
 	}
 	defer e.db.Close()
+	if e.cfg.Mode == config.ModeTeam {
+		return runTeam(c, e)
+	}
 	if !e.cfg.IsPostgres() {
 		release, err := lockDaemon(e.cfg.DB)
 		if err != nil {

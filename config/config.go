@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,7 +54,29 @@ type Config struct {
 	SQLMaxRows int `toml:"sql_max_rows"`
 	// Pricing overrides the embedded price table, by model id.
 	Pricing map[string]pricing.Price `toml:"pricing"`
+	// Team configures team mode.
+	Team Team `toml:"team"`
 }
+
+// Team configures the team server.
+type Team struct {
+	// APIAddr is the address the upload and query API listens on.
+	APIAddr string `toml:"api_addr"`
+	// PublicURL is the address users reach the API at, as named in its
+	// OpenAPI document and in what `insights user add` prints; empty is
+	// http:// and the API address.
+	PublicURL string `toml:"public_url"`
+	// MaxUploadMB is the largest upload body, in MiB, before and after
+	// decompression.
+	MaxUploadMB int `toml:"max_upload_mb"`
+	// RateLimit is how many requests per second one key may make, on
+	// average; RateBurst, how many at once. 0 turns the limit off.
+	RateLimit float64 `toml:"rate_limit"`
+	RateBurst int     `toml:"rate_burst"`
+}
+
+// MaxUploadBytes is MaxUploadMB in bytes.
+func (t Team) MaxUploadBytes() int64 { return int64(t.MaxUploadMB) << 20 }
 
 // Default returns the configuration used when nothing is set.
 func Default() Config {
@@ -70,6 +93,12 @@ func Default() Config {
 		SQLAddr:        "127.0.0.1:8001",
 		SQLTimeout:     5 * time.Second,
 		SQLMaxRows:     1000,
+		Team: Team{
+			APIAddr:     ":8080",
+			MaxUploadMB: 32,
+			RateLimit:   50,
+			RateBurst:   100,
+		},
 	}
 }
 
@@ -159,6 +188,21 @@ func (c Config) Validate() error {
 	}
 	if c.DB == "" {
 		return errors.New("db is empty")
+	}
+	if _, _, err := net.SplitHostPort(c.Team.APIAddr); err != nil {
+		return fmt.Errorf("team.api_addr %q: want host:port, such as :8080", c.Team.APIAddr)
+	}
+	if c.Team.PublicURL != "" {
+		if u, err := url.Parse(c.Team.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("team.public_url %q: want an http:// or https:// URL", c.Team.PublicURL)
+		}
+	}
+	if c.Team.MaxUploadMB < 1 || c.Team.MaxUploadMB > 1024 {
+		return fmt.Errorf("team.max_upload_mb %d: want 1 to 1024", c.Team.MaxUploadMB)
+	}
+	if c.Team.RateLimit < 0 || (c.Team.RateLimit > 0 && c.Team.RateBurst < 1) {
+		return fmt.Errorf("team.rate_limit %g, rate_burst %d: want a limit of 0 (off) or more with a burst of at least 1",
+			c.Team.RateLimit, c.Team.RateBurst)
 	}
 	if c.Mode == ModeTeam && !c.IsPostgres() {
 		return fmt.Errorf("team mode keeps its data in PostgreSQL: set db to a postgres:// DSN (now %q)", c.DB)

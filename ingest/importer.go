@@ -314,7 +314,7 @@ func (im *Importer) importFile(ctx context.Context, out sink, path string, prev 
 			im.Log.Info("file replaced: reading it again from the start", "file", path)
 		}
 	}
-	fr := &fileRead{im: im, out: out, f: f, state: state, flushed: state.Offset, size: fi.Size(), reset: reset, st: st, kind: kind}
+	fr := &fileRead{im: im, out: out, head: f, state: state, flushed: state.Offset, size: fi.Size(), reset: reset, st: st, kind: kind}
 	r := readers.Get().(*bufio.Reader)
 	defer readers.Put(r)
 	r.Reset(f)
@@ -366,7 +366,7 @@ func resume(f *os.File, path string, prev store.FileState, seen bool, fi fs.File
 
 // headHash is the hex SHA-256 of the first n bytes of f, or "" if they
 // cannot be read.
-func headHash(f *os.File, n int64) string {
+func headHash(f io.ReaderAt, n int64) string {
 	buf := make([]byte, n)
 	if _, err := f.ReadAt(buf, 0); err != nil {
 		return ""
@@ -414,9 +414,11 @@ const maxKeptLine = 1 << 20
 
 // fileRead is the import of the new part of one file.
 type fileRead struct {
-	im    *Importer
-	out   sink
-	f     *os.File
+	im  *Importer
+	out sink
+	// head reads the file's first bytes, which identify it; nil for an
+	// upload, whose identity the client gives.
+	head  io.ReaderAt
 	state store.FileState
 	// flushed is the offset up to which lines were handed to out.
 	flushed int64
@@ -601,8 +603,8 @@ func (fr *fileRead) flush(ctx context.Context, atEnd bool) error {
 	if atEnd {
 		s.Size = max(fr.size, s.Offset) // the file may have grown while it was read
 	}
-	if n := min(s.Offset, headSize); n != s.HeadLen {
-		s.HeadLen, s.HeadHash = n, headHash(fr.f, n)
+	if n := min(s.Offset, headSize); n != s.HeadLen && fr.head != nil {
+		s.HeadLen, s.HeadHash = n, headHash(fr.head, n)
 	}
 	s.ImportedAt = fr.im.now()
 	sb := fr.b.build()

@@ -12,7 +12,7 @@ func query(opt Options) store.UsageQuery {
 	if opt.Location == nil {
 		opt.Location = time.Local
 	}
-	q := store.UsageQuery{Project: opt.Project, BySession: opt.Period == Session}
+	q := store.UsageQuery{Project: opt.Project, UserID: opt.UserID, BySession: opt.Period == Session}
 	if !opt.Since.IsZero() {
 		q.Since = dayStart(opt.Since, opt.Location)
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	Since, Until time.Time
 	Location     *time.Location
 	Project      string
+	// UserID selects one team member's sessions (0: every session).
+	UserID int64
 	// SpentBy attributes each session's usage to the main thread,
 	// subagents, skills and MCP servers (session reports only; see SpentBy).
 	SpentBy bool

@@ -188,7 +188,7 @@ func (s *Server) apiMessages(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Session(r.Context(), id); err != nil {
+	if _, err := s.session(r, id); err != nil {
 		return nil, err
 	}
 	ms, err := s.db.Messages(r.Context(), id)

@@ -41,10 +41,7 @@ func (s *Server) loadDetail(r *http.Request, id string) (detail, error) {
 	}
 	ctx := r.Context()
 	var err error
-	if d.Session, err = s.db.Session(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return d, notFound("no session %s", id)
-		}
+	if d.Session, err = s.session(r, id); err != nil {
 		return d, err
 	}
 	if d.Tags, err = s.db.Tags(ctx, id); err != nil {

@@ -54,6 +54,10 @@ func badRequest(format string, a ...any) error {
 	return &httpError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, a...)}
 }
 
+func forbidden(format string, a ...any) error {
+	return &httpError{Status: http.StatusForbidden, Msg: fmt.Sprintf(format, a...)}
+}
+
 func notFound(format string, a ...any) error {
 	return &httpError{Status: http.StatusNotFound, Msg: fmt.Sprintf(format, a...)}
 }
@@ -64,6 +68,7 @@ func (s *responder) status(r *http.Request, err error) (int, string) {
 	var he *httpError
 	var qe *store.QueryError
 	var se *store.SQLError
+	var ie *store.InputError
 	switch {
 	case errors.As(err, &he):
 		return he.Status, he.Msg
@@ -73,6 +78,10 @@ func (s *responder) status(r *http.Request, err error) (int, string) {
 		return http.StatusBadRequest, qe.Error()
 	case errors.As(err, &se):
 		return http.StatusBadRequest, se.Error()
+	case errors.As(err, &ie):
+		return http.StatusBadRequest, ie.Error()
+	case errors.Is(err, store.ErrForbidden):
+		return http.StatusForbidden, err.Error()
 	case errors.Is(err, context.Canceled):
 		return 499, "request cancelled"
 	}

@@ -25,7 +25,7 @@ func (s *Server) searchQuery(r *http.Request) (store.SearchQuery, error) {
 	v := r.URL.Query()
 	q := store.SearchQuery{
 		Text: strings.TrimSpace(v.Get("q")), Project: v.Get("project"), Role: v.Get("role"),
-		Tool: strings.TrimSpace(v.Get("tool")), SessionID: v.Get("session"),
+		Tool: strings.TrimSpace(v.Get("tool")), SessionID: v.Get("session"), UserID: scopeOf(r),
 	}
 	if q.Role != "" && !slices.Contains(searchRoles, q.Role) {
 		return q, badRequest("role=%q: want %s", q.Role, strings.Join(searchRoles, ", "))

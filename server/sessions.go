@@ -23,7 +23,7 @@ func (s *Server) sessionQuery(r *http.Request) (store.SessionQuery, error) {
 	v := r.URL.Query()
 	q := store.SessionQuery{
 		Project: v.Get("project"), Model: v.Get("model"), Tag: v.Get("tag"), Text: strings.TrimSpace(v.Get("q")),
-		Sort: v.Get("sort"), Desc: true,
+		Sort: v.Get("sort"), Desc: true, UserID: scopeOf(r),
 	}
 	if err := q.Validate(); err != nil {
 		return q, badRequest("%v", err)

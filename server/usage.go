@@ -24,7 +24,7 @@ const usageSessions = 25
 //	tz (an IANA zone; default the server's), project.
 func (s *Server) usageOptions(r *http.Request, p report.Period) (report.Options, error) {
 	v := r.URL.Query()
-	opt := report.Options{Period: p, Project: v.Get("project"), Location: s.opts.Location}
+	opt := report.Options{Period: p, Project: v.Get("project"), Location: s.opts.Location, UserID: scopeOf(r)}
 	if tz := v.Get("tz"); tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {

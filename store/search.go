@@ -26,6 +26,7 @@ type SearchQuery struct {
 	// Filters; zero values match everything.
 	Project   string // the session's working directory, exactly or by its last elements
 	SessionID string
+	UserID    int64  // the sessions of one team member (0: every session)
 	Role      string // user, assistant or system
 	Tool      string // messages that call this tool or carry its result
 	Since     time.Time

@@ -24,6 +24,8 @@ type SessionQuery struct {
 	// Project matches a session's working directory exactly or by its last
 	// path elements, as in UsageQuery.
 	Project string
+	// UserID selects the sessions of one team member (0: every session).
+	UserID int64
 	// Since (inclusive) and Until (exclusive) select sessions active in the
 	// span: their last message is at or after Since and their first before
 	// Until. Zero means unbounded.

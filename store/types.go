@@ -96,7 +96,10 @@ func BatchFiles(batches []*Batch) string {
 // Session is one Claude Code session. Counts and token totals are derived from
 // its messages and usage rows by the driver.
 type Session struct {
-	ID        string
+	ID string
+	// UserID is the team member who uploaded the session (0: imported
+	// locally). Session returns it; Apply never sets it.
+	UserID    int64
 	Project   string // the working directory
 	GitBranch string
 	Version   string // Claude Code's version
@@ -205,6 +208,8 @@ type UsageQuery struct {
 	// Project matches a session's working directory exactly or by its last
 	// path elements ("app" matches "/src/app").
 	Project string
+	// UserID selects the sessions of one team member (0: every session).
+	UserID int64
 	// BySession sums per session and model; otherwise per local day and model.
 	BySession bool
 	// Zone gives the local time's offset from UTC, from each instant on; the

@@ -63,6 +63,9 @@ func searchWhere(a *args, tsq string, sq store.SearchQuery) string {
 	if sq.Project != "" {
 		where = append(where, `(s.project = `+a.add(sq.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(sq.Project))+` ESCAPE '\')`)
 	}
+	if sq.UserID != 0 {
+		where = append(where, "s.user_id = "+a.add(sq.UserID))
+	}
 	if sq.SessionID != "" {
 		where = append(where, "m.session_id = "+a.add(sq.SessionID))
 	}

@@ -54,6 +54,9 @@ func scanListedSession(rows *sql.Rows) (store.ListedSession, error) {
 
 func sessionWhere(a *args, q store.SessionQuery) string {
 	var where []string
+	if q.UserID != 0 {
+		where = append(where, `s.user_id = `+a.add(q.UserID))
+	}
 	if q.Project != "" {
 		where = append(where, `(s.project = `+a.add(q.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(q.Project))+` ESCAPE '\')`)
 	}

@@ -27,9 +27,14 @@ func (db *DB) SpentSums(ctx context.Context, uq store.UsageQuery) ([]store.Spent
 	if !uq.Until.IsZero() {
 		where = append(where, "u.ts < "+a.add(uq.Until.UTC()))
 	}
-	if uq.Project != "" {
+	if uq.Project != "" || uq.UserID != 0 {
 		join = " JOIN sessions s ON s.id = u.session_id"
+	}
+	if uq.Project != "" {
 		where = append(where, `(s.project = `+a.add(uq.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(uq.Project))+` ESCAPE '\')`)
+	}
+	if uq.UserID != 0 {
+		where = append(where, `s.user_id = `+a.add(uq.UserID))
 	}
 	filter := func(more ...string) string {
 		conds := append(append([]string(nil), where...), more...)

@@ -69,7 +69,7 @@ func (a *args) add(v any) string {
 }
 
 func joinIfProject(uq store.UsageQuery) string {
-	if uq.Project == "" {
+	if uq.Project == "" && uq.UserID == 0 {
 		return ""
 	}
 	return " JOIN sessions s ON s.id = q.session_id"
@@ -85,6 +85,9 @@ func usageWhere(a *args, uq store.UsageQuery) string {
 	}
 	if uq.Project != "" {
 		where = append(where, `(s.project = `+a.add(uq.Project)+` OR s.project LIKE `+a.add("%/"+escapeLike(uq.Project))+` ESCAPE '\')`)
+	}
+	if uq.UserID != 0 {
+		where = append(where, `s.user_id = `+a.add(uq.UserID))
 	}
 	if len(where) == 0 {
 		return ""

@@ -103,6 +103,10 @@ func searchWhere(q store.SearchQuery, match string) (string, []any) {
 		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
 		args = append(args, q.Project, "%/"+escapeLike(q.Project))
 	}
+	if q.UserID != 0 {
+		where = append(where, "s.user_id = ?")
+		args = append(args, q.UserID)
+	}
 	if q.SessionID != "" {
 		where = append(where, "m.session_id = ?")
 		args = append(args, q.SessionID)

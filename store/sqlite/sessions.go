@@ -52,6 +52,10 @@ func scanSession(rows *sql.Rows, s *store.Session) error {
 func sessionWhere(q store.SessionQuery) (string, []any) {
 	var where []string
 	var args []any
+	if q.UserID != 0 {
+		where = append(where, `s.user_id = ?`)
+		args = append(args, q.UserID)
+	}
 	if q.Project != "" {
 		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
 		args = append(args, q.Project, "%/"+escapeLike(q.Project))

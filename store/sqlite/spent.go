@@ -28,10 +28,16 @@ func (db *DB) SpentSums(ctx context.Context, uq store.UsageQuery) ([]store.Spent
 		where = append(where, "u.ts < ?")
 		args = append(args, uq.Until.UnixMilli())
 	}
-	if uq.Project != "" {
+	if uq.Project != "" || uq.UserID != 0 {
 		join = " JOIN sessions s ON s.id = u.session_id"
+	}
+	if uq.Project != "" {
 		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
 		args = append(args, uq.Project, "%/"+escapeLike(uq.Project))
+	}
+	if uq.UserID != 0 {
+		where = append(where, "s.user_id = ?")
+		args = append(args, uq.UserID)
 	}
 	filter := func(more ...string) string {
 		conds := append(append([]string(nil), where...), more...)

@@ -57,7 +57,7 @@ const usageColumns = `sum(q.input_tokens), sum(q.output_tokens), sum(q.cache_wri
 	sum(q.cache_read), sum(q.cost), sum(q.unpriced), sum(q.replies), max(q.last_ts)`
 
 func joinIfProject(uq store.UsageQuery) string {
-	if uq.Project == "" {
+	if uq.Project == "" && uq.UserID == 0 {
 		return ""
 	}
 	return " JOIN sessions s ON s.id = q.session_id"
@@ -77,6 +77,10 @@ func usageWhere(uq store.UsageQuery) (string, []any) {
 	if uq.Project != "" {
 		where = append(where, `(s.project = ? OR s.project LIKE ? ESCAPE '\')`)
 		args = append(args, uq.Project, "%/"+escapeLike(uq.Project))
+	}
+	if uq.UserID != 0 {
+		where = append(where, "s.user_id = ?")
+		args = append(args, uq.UserID)
 	}
 	if len(where) == 0 {
 		return "", nil

@@ -1,0 +1,268 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/claude-insights/insights/store"
+)
+
+// ApplyUpload applies batches of one file a user uploaded, if the stored
+// copy still ends at start, and recomputes the user's aggregates of the
+// days they touch, all in one transaction.
+func (db *DB) ApplyUpload(ctx context.Context, userID, start int64, batches ...*store.Batch) error {
+	if len(batches) == 0 {
+		return nil
+	}
+	path := batches[0].File.Path
+	for _, b := range batches {
+		if b.File.Path != path || path == "" {
+			return errors.New("upload: batches of several files")
+		}
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin upload of %s: %w", path, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if err := db.uploadTx(ctx, tx, userID, start, batches); err != nil {
+		if errors.Is(err, store.ErrForbidden) || errors.Is(err, store.ErrConflict) {
+			return err // said to the client, which knows the file by its own name
+		}
+		return fmt.Errorf("upload %s: %w", path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit upload of %s: %w", path, err)
+	}
+	return nil
+}
+
+func (db *DB) uploadTx(ctx context.Context, tx *sql.Tx, userID, start int64, batches []*store.Batch) error {
+	// The write lock orders uploads of the same file: the offset read under
+	// it is the one the batches continue.
+	if _, err := tx.ExecContext(ctx, writeLock); err != nil {
+		return fmt.Errorf("lock for writing: %w", err)
+	}
+	path := batches[0].File.Path
+	var stored int64
+	err := tx.QueryRowContext(ctx, `SELECT "offset" FROM ingest_files WHERE path = $1`, path).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("offset: %w", err)
+	}
+	if stored != start {
+		return &store.UploadConflict{Offset: stored,
+			Msg: fmt.Sprintf("the server has this file up to byte %d, not %d: send from there", stored, start)}
+	}
+	g := newGroup(batches)
+	ids := uploadSessions(g.rows)
+	var other string
+	err = tx.QueryRowContext(ctx, `SELECT id FROM sessions WHERE id = ANY($1) AND user_id <> $2 ORDER BY id LIMIT 1`,
+		pq.Array(ids), userID).Scan(&other)
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: session %s was uploaded by another user", store.ErrForbidden, other)
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("owners of sessions: %w", err)
+	}
+	if err := db.applyTx(ctx, tx, g); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET user_id = $1 WHERE id = ANY($2) AND user_id IS NULL`,
+		userID, pq.Array(ids)); err != nil {
+		return fmt.Errorf("owner of sessions: %w", err)
+	}
+	days, err := uploadDays(ctx, tx, g.rows)
+	if err != nil {
+		return err
+	}
+	return refreshAggregates(ctx, tx, userID, days)
+}
+
+// uploadSessions lists the sessions rows of a batch belong to.
+func uploadSessions(b *store.Batch) []string {
+	set := map[string]bool{}
+	for _, s := range b.Sessions {
+		set[s.ID] = true
+	}
+	for _, m := range b.Messages {
+		set[m.SessionID] = true
+	}
+	for _, u := range b.Usage {
+		set[u.SessionID] = true
+	}
+	for _, u := range b.ToolUses {
+		set[u.SessionID] = true
+	}
+	return sortedKeys(set)
+}
+
+// uploadDays lists the UTC days whose aggregates a batch changes: those of
+// its messages, replies and calls, and those of the calls its results end.
+func uploadDays(ctx context.Context, tx *sql.Tx, b *store.Batch) ([]string, error) {
+	set := map[string]bool{}
+	add := func(t time.Time) {
+		if !t.IsZero() {
+			set[t.UTC().Format(time.DateOnly)] = true
+		}
+	}
+	for _, m := range b.Messages {
+		add(m.Timestamp)
+	}
+	for _, u := range b.Usage {
+		add(u.Timestamp)
+	}
+	for _, u := range b.ToolUses {
+		add(u.At)
+	}
+	results := make([]string, len(b.ToolResults))
+	for i, r := range b.ToolResults {
+		results[i] = r.ToolUseID
+	}
+	if len(results) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT started_at FROM tool_calls
+			WHERE id = ANY($1) AND started_at IS NOT NULL`, pq.Array(results))
+		if err != nil {
+			return nil, fmt.Errorf("days of calls: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t time.Time
+			if err := rows.Scan(&t); err != nil {
+				return nil, fmt.Errorf("days of calls: %w", err)
+			}
+			add(t)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("days of calls: %w", err)
+		}
+	}
+	days := sortedKeys(set)
+	return days, nil
+}
+
+// aggregateSources selects a user's ($1) rows of some UTC days ($2, from
+// $3 to $4) from the sessions active then.
+const aggregateSources = `
+	own AS (SELECT id FROM sessions WHERE user_id = $1 AND first_at < $4 AND last_at >= $3),
+	msg AS (SELECT (ts AT TIME ZONE 'UTC')::date AS day, session_id FROM messages
+		WHERE session_id IN (SELECT id FROM own) AND ts >= $3 AND ts < $4 AND (ts AT TIME ZONE 'UTC')::date = ANY($2)),
+	rep AS (SELECT (ts AT TIME ZONE 'UTC')::date AS day, * FROM usage
+		WHERE session_id IN (SELECT id FROM own) AND ts >= $3 AND ts < $4 AND (ts AT TIME ZONE 'UTC')::date = ANY($2)),
+	tc AS (SELECT (started_at AT TIME ZONE 'UTC')::date AS day, name AS tool, count(*) AS calls,
+			count(*) FILTER (WHERE is_error) AS errors
+		FROM tool_calls WHERE session_id IN (SELECT id FROM own) AND started_at >= $3 AND started_at < $4
+			AND (started_at AT TIME ZONE 'UTC')::date = ANY($2)
+		GROUP BY 1, 2)`
+
+// refreshAggregates recomputes daily_stats and tool_usage of a user's days
+// from the rows stored: the result is the same however often and in
+// whatever order the rows came.
+func refreshAggregates(ctx context.Context, tx *sql.Tx, userID int64, days []string) error {
+	if len(days) == 0 {
+		return nil
+	}
+	lo, err := time.Parse(time.DateOnly, days[0])
+	if err != nil {
+		return err
+	}
+	hi, err := time.Parse(time.DateOnly, slices.Max(days))
+	if err != nil {
+		return err
+	}
+	args := []any{userID, pq.Array(days), lo, hi.AddDate(0, 0, 1)}
+	const daily = `INSERT INTO daily_stats (user_id, day, sessions, messages, replies, input_tokens, output_tokens,
+			cache_write_5m, cache_write_1h, cache_read, cost, tool_calls, tool_errors, top_tools)
+		WITH ` + aggregateSources + `,
+		act AS (SELECT day, count(DISTINCT session_id) AS n
+			FROM (SELECT day, session_id FROM msg UNION ALL SELECT day, session_id FROM rep) x GROUP BY day),
+		mc AS (SELECT day, count(*) AS n FROM msg GROUP BY day),
+		uc AS (SELECT day, count(*) AS n, sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_write_5m) AS w5,
+				sum(cache_write_1h) AS w1, sum(cache_read) AS r, sum(coalesce(cost, 0)) AS cost
+			FROM rep GROUP BY day),
+		ranked AS (SELECT *, row_number() OVER (PARTITION BY day ORDER BY calls DESC, tool) AS rank FROM tc),
+		tt AS (SELECT day, sum(calls) AS calls, sum(errors) AS errors,
+				jsonb_agg(jsonb_build_object('tool', tool, 'calls', calls, 'errors', errors) ORDER BY rank)
+					FILTER (WHERE rank <= 5) AS top
+			FROM ranked GROUP BY day)
+		SELECT $1, d.day, coalesce(act.n, 0), coalesce(mc.n, 0), coalesce(uc.n, 0), coalesce(uc.i, 0),
+			coalesce(uc.o, 0), coalesce(uc.w5, 0), coalesce(uc.w1, 0), coalesce(uc.r, 0), coalesce(uc.cost, 0),
+			coalesce(tt.calls, 0), coalesce(tt.errors, 0), coalesce(tt.top, '[]')
+		FROM unnest($2::date[]) AS d(day) LEFT JOIN act USING (day) LEFT JOIN mc USING (day)
+			LEFT JOIN uc USING (day) LEFT JOIN tt USING (day)
+		WHERE act.n IS NOT NULL OR tt.calls IS NOT NULL`
+	const tools = `INSERT INTO tool_usage (user_id, day, tool, calls, errors)
+		WITH ` + aggregateSources + `
+		SELECT $1, day, tool, calls, errors FROM tc`
+	for _, q := range []string{
+		`DELETE FROM daily_stats WHERE user_id = $1 AND day = ANY($2::date[])`,
+		`DELETE FROM tool_usage WHERE user_id = $1 AND day = ANY($2::date[])`,
+		daily, tools,
+	} {
+		a := args
+		if strings.HasPrefix(q, "DELETE") {
+			a = args[:2]
+		}
+		if _, err := tx.ExecContext(ctx, q, a...); err != nil {
+			return fmt.Errorf("aggregates of %d days: %w", len(days), err)
+		}
+	}
+	return nil
+}
+
+// DailyStats returns the aggregates of the days a query selects.
+func (db *DB) DailyStats(ctx context.Context, q store.StatsQuery) ([]store.DailyStat, error) {
+	var a args
+	where := statsWhere(&a, q, "d")
+	out, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.DailyStat, error) {
+		var s store.DailyStat
+		err := r.Scan(&s.UserID, &s.User, &s.Day, &s.Sessions, &s.Messages, &s.Replies, &s.Input, &s.Output,
+			&s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost, &s.ToolCalls, &s.ToolErrors)
+		s.Day, s.Cost = s.Day.UTC(), store.RoundCost(s.Cost)
+		return s, err
+	}, `SELECT d.user_id, u.name, d.day, d.sessions, d.messages, d.replies, d.input_tokens, d.output_tokens,
+			d.cache_write_5m, d.cache_write_1h, d.cache_read, d.cost, d.tool_calls, d.tool_errors
+		FROM daily_stats d JOIN users u ON u.id = d.user_id`+where+` ORDER BY d.day, u.name`, a...)
+	if err != nil {
+		return nil, fmt.Errorf("daily stats: %w", err)
+	}
+	return out, nil
+}
+
+// ToolStats sums tool_usage over the days a query selects.
+func (db *DB) ToolStats(ctx context.Context, q store.StatsQuery) ([]store.ToolStat, error) {
+	var a args
+	where := statsWhere(&a, q, "t")
+	out, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.ToolStat, error) {
+		var s store.ToolStat
+		return s, r.Scan(&s.Tool, &s.Calls, &s.Errors)
+	}, `SELECT t.tool, sum(t.calls)::bigint, sum(t.errors)::bigint FROM tool_usage t`+where+`
+		GROUP BY t.tool ORDER BY 2 DESC, 1`, a...)
+	if err != nil {
+		return nil, fmt.Errorf("tool stats: %w", err)
+	}
+	return out, nil
+}
+
+func statsWhere(a *args, q store.StatsQuery, alias string) string {
+	var where []string
+	if !q.Since.IsZero() {
+		where = append(where, alias+`.day >= `+a.add(q.Since.UTC().Format(time.DateOnly))+`::date`)
+	}
+	if !q.Until.IsZero() {
+		where = append(where, alias+`.day < `+a.add(q.Until.UTC().Format(time.DateOnly))+`::date`)
+	}
+	if q.UserID != 0 {
+		where = append(where, alias+`.user_id = `+a.add(q.UserID))
+	}
+	if len(where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(where, " AND ")
+}

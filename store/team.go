@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ShareLevel is how much of a team member's sessions the team server keeps.
+type ShareLevel string
+
+// Share levels, from least to most.
+const (
+	// ShareNone keeps usage numbers only: sessions' times and replies' tokens.
+	ShareNone ShareLevel = "none"
+	// ShareMetadata keeps sessions, messages without text, tool calls without
+	// input or output, file changes, tags and token statistics.
+	ShareMetadata ShareLevel = "metadata"
+	// ShareFull keeps everything, searchable.
+	ShareFull ShareLevel = "full"
+)
+
+// ParseShareLevel checks a share level's name.
+func ParseShareLevel(s string) (ShareLevel, error) {
+	switch l := ShareLevel(s); l {
+	case ShareNone, ShareMetadata, ShareFull:
+		return l, nil
+	}
+	return "", fmt.Errorf("share level %q: want none, metadata or full", s)
+}
+
+// User is a team member.
+type User struct {
+	ID    int64
+	Name  string
+	Email string
+	Admin bool
+	Share ShareLevel
+	// KeyPrefix identifies the user's API key without revealing it.
+	KeyPrefix    string
+	KeyCreatedAt time.Time
+	// RevokedAt is when the key was revoked (zero while it is valid).
+	RevokedAt time.Time
+	CreatedAt time.Time
+}
+
+// Role is "admin" or "member".
+func (u User) Role() string {
+	if u.Admin {
+		return "admin"
+	}
+	return "member"
+}
+
+// ErrExists is returned when a row to be created exists already.
+var ErrExists = errors.New("exists already")
+
+// ErrConflict is returned when an upload does not start where the stored
+// file ends.
+var ErrConflict = errors.New("conflict")
+
+// ErrForbidden is returned when an upload names a session that another user
+// uploaded.
+var ErrForbidden = errors.New("forbidden")
+
+// InputError is a request that cannot be carried out as sent; its message
+// is meant for the user.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+// Upload is a range of one transcript file that a team member sent.
+type Upload struct {
+	User User
+	// FileID is the client's identity of the file: a new id for a path is a
+	// new file.
+	FileID string
+	// Path is the file's path relative to the Claude directory.
+	Path string
+	// Offset is where Body starts in the file.
+	Offset int64
+	Body   []byte
+}
+
+// UploadResult says what an upload stored.
+type UploadResult struct {
+	// Offset is where the server's copy of the file now ends: the next
+	// upload starts there.
+	Offset int64 `json:"offset"`
+	// Received is the bytes of the body; Duplicate, that the server had all
+	// of them already.
+	Received  int64 `json:"received"`
+	Duplicate bool  `json:"duplicate"`
+	// Lines, Skipped and Sessions count what this upload read: lines, lines
+	// that could not be imported, sessions added to.
+	Lines    int64    `json:"lines"`
+	Skipped  int64    `json:"skipped"`
+	Sessions []string `json:"sessions"`
+	// Errors holds the first skipped lines, with why.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// UploadConflict says where the server's copy of an uploaded file ends.
+type UploadConflict struct {
+	Offset int64
+	Msg    string
+}
+
+func (e *UploadConflict) Error() string { return e.Msg }
+
+// Unwrap makes an UploadConflict an ErrConflict.
+func (e *UploadConflict) Unwrap() error { return ErrConflict }
+
+// DailyStat is one user's activity on one UTC day.
+type DailyStat struct {
+	UserID   int64
+	User     string
+	Day      time.Time
+	Sessions int64
+	Messages int64
+	Replies  int64
+	Tokens
+	Cost       float64
+	ToolCalls  int64
+	ToolErrors int64
+}
+
+// ToolStat is the calls of one tool.
+type ToolStat struct {
+	Tool   string
+	Calls  int64
+	Errors int64
+}
+
+// StatsQuery selects days of aggregates; zero bounds are unbounded, UserID
+// 0 is everyone.
+type StatsQuery struct {
+	Since, Until time.Time // UTC days, Until exclusive
+	UserID       int64
+}
+
+// Team is what team mode keeps besides transcripts: users and their keys,
+// who uploaded what, and the aggregates the dashboard reads.
+type Team interface {
+	// AddUser creates a user with the hash and prefix of its first key;
+	// ErrExists if the name is taken.
+	AddUser(ctx context.Context, u User, keyHash []byte) (User, error)
+	// Users lists every user by name.
+	Users(ctx context.Context) ([]User, error)
+	// UserByName returns one user, or ErrNotFound.
+	UserByName(ctx context.Context, name string) (User, error)
+	// UserByKey returns the user holding a key's hash, revoked or not, or
+	// ErrNotFound.
+	UserByKey(ctx context.Context, keyHash []byte) (User, error)
+	// SetKey gives a user a new key, which also ends a revocation.
+	SetKey(ctx context.Context, name string, keyHash []byte, prefix string) (User, error)
+	// Revoke makes a user's key open nothing.
+	Revoke(ctx context.Context, name string) (User, error)
+	// SetShare changes what the server keeps of a user's next uploads.
+	SetShare(ctx context.Context, name string, level ShareLevel) (User, error)
+	// ApplyUpload applies batches of one file uploaded by a user, like
+	// Driver.Apply, if the file's stored offset is still start; else it
+	// returns an *UploadConflict. Sessions become the user's; a session
+	// another user uploaded is an ErrConflict. The user's daily_stats and
+	// tool_usage of the days the batches touch are recomputed in the same
+	// transaction.
+	ApplyUpload(ctx context.Context, userID int64, start int64, batches ...*Batch) error
+	// DailyStats returns the aggregates of the days a query selects, by day
+	// then user name.
+	DailyStats(ctx context.Context, q StatsQuery) ([]DailyStat, error)
+	// ToolStats sums tool_usage over the days a query selects, most calls
+	// first.
+	ToolStats(ctx context.Context, q StatsQuery) ([]ToolStat, error)
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+}
+
+// Keep drops from a batch what a share level does not keep. It returns b.
+func (b *Batch) Keep(level ShareLevel) *Batch {
+	if level == ShareFull {
+		return b
+	}
+	for i := range b.Sessions {
+		s := &b.Sessions[i]
+		if level == ShareNone {
+			*s = Session{ID: s.ID, FirstAt: s.FirstAt, LastAt: s.LastAt, Version: s.Version}
+		}
+	}
+	b.Summaries, b.Plans, b.TodoLists, b.Prompts = nil, nil, nil, nil
+	if level == ShareNone {
+		b.Messages, b.ToolUses, b.ToolResults, b.FileChanges, b.Subagents, b.Commits, b.Tags = nil, nil, nil, nil, nil, nil, nil
+		return b
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		m.Text, m.Content, m.Search = "", nil, ""
+	}
+	for i := range b.ToolUses {
+		b.ToolUses[i].Input = nil
+	}
+	for i := range b.ToolResults {
+		r := &b.ToolResults[i]
+		r.Text, r.Structured = "", nil
+	}
+	for i := range b.Commits {
+		b.Commits[i].Subject = ""
+	}
+	return b
+}
