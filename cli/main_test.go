@@ -11,7 +11,13 @@ import (
 	"github.com/claude-insights/insights/store/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as a team server that a test can kill.
+	if cfg := os.Getenv(envTeamChild); cfg != "" {
+		os.Exit(runTeamChild(cfg))
+	}
+	os.Exit(pgtest.Main(m))
+}
 
 // drivers are the databases a command-line test runs against: a new SQLite
 // file and a new PostgreSQL schema, each given as the --db value.
