@@ -187,3 +187,51 @@ func TestTeamAuthorizationMatrix(t *testing.T) {
 		t.Error("a 401 without WWW-Authenticate")
 	}
 }
+
+// The server keeps of each user's uploads what their share level says:
+// none keeps usage numbers only, metadata no message text, full
+// everything; usage and the aggregates count the same for all three.
+func TestTeamShareLevels(t *testing.T) {
+	isolate(t)
+	ts := startTeam(t, teamDSN(t), nil)
+	_, root := ts.newUser(t, "root", true, store.ShareFull)
+	for _, level := range []store.ShareLevel{store.ShareNone, store.ShareMetadata, store.ShareFull} {
+		u, key := ts.newUser(t, "u-"+string(level), false, level)
+		id := "s-" + string(level)
+		up := &uploader{base: ts.URL, key: key}
+		if code, ans, err := up.send("f", "projects/-src-secret/"+id+".jsonl", 0, sessionLines(id, "platypus")); err != nil || code != 200 {
+			t.Fatalf("%s: %d %+v %v", level, code, ans, err)
+		}
+		s, err := ts.DB.Session(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ts.DB.Messages(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text string
+		for _, m := range ms {
+			text += m.Text + string(m.Content)
+		}
+		var hits struct{ Total int64 }
+		call(t, "GET", ts.URL+"/api/v1/search?q=platypus&session="+id, root, nil, &hits)
+		var usage struct {
+			Totals struct {
+				Output int64 `json:"outputTokens"`
+			} `json:"totals"`
+		}
+		call(t, "GET", ts.URL+"/api/v1/usage", key, nil, &usage)
+		days, _ := dailyStatDays(t, ts.DB, u.ID)
+		got := fmt.Sprintf("messages %d, text %t, project %q, hits %d, output %d, days %d", len(ms),
+			strings.Contains(text, "platypus"), s.Project, hits.Total, usage.Totals.Output, len(days))
+		want := map[store.ShareLevel]string{
+			store.ShareNone:     `messages 0, text false, project "", hits 0, output 20, days 1`,
+			store.ShareMetadata: `messages 2, text false, project "/src/platypus", hits 0, output 20, days 1`,
+			store.ShareFull:     `messages 2, text true, project "/src/platypus", hits 2, output 20, days 1`,
+		}[level]
+		if got != want {
+			t.Errorf("%s keeps %s\nwant %s", level, got, want)
+		}
+	}
+}

@@ -36,7 +36,7 @@ type teamServer struct {
 
 // startTeam serves the team API over a fresh schema, as `insights --mode
 // team` does, on a random port.
-func startTeam(t *testing.T, dsn string, edit func(*config.Team)) *teamServer {
+func startTeam(t testing.TB, dsn string, edit func(*config.Team)) *teamServer {
 	t.Helper()
 	ctx := context.Background()
 	cfg := config.Default()
@@ -62,7 +62,7 @@ func startTeam(t *testing.T, dsn string, edit func(*config.Team)) *teamServer {
 }
 
 // newUser adds a user straight to the store and returns its key.
-func (ts *teamServer) newUser(t *testing.T, name string, admin bool, share store.ShareLevel) (store.User, string) {
+func (ts *teamServer) newUser(t testing.TB, name string, admin bool, share store.ShareLevel) (store.User, string) {
 	t.Helper()
 	key, hash, prefix := store.NewAPIKey()
 	u, err := ts.DB.AddUser(context.Background(), store.User{Name: name, Admin: admin, Share: share, KeyPrefix: prefix}, hash)
@@ -124,6 +124,7 @@ type uploader struct {
 	gzip      bool
 	client    *http.Client
 	conflicts int // 409s answered
+	took      []time.Duration
 }
 
 // uploadAnswer is the answer to an upload: a result or a conflict.
@@ -157,12 +158,15 @@ func (u *uploader) send(fileID, rel string, offset int64, body []byte) (int, upl
 	if client == nil {
 		client = http.DefaultClient
 	}
+	start := time.Now()
 	res, err := client.Do(req)
 	if err != nil {
 		return 0, ans, err
 	}
 	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(&ans); err != nil {
+	err = json.NewDecoder(res.Body).Decode(&ans)
+	u.took = append(u.took, time.Since(start))
+	if err != nil {
 		return res.StatusCode, ans, fmt.Errorf("upload answer: %w", err)
 	}
 	return res.StatusCode, ans, nil
@@ -213,7 +217,7 @@ func (u *uploader) pushFile(dir, rel string, retry func(error) bool) error {
 }
 
 // transcriptsOf lists the transcripts of a tree relative to it.
-func transcriptsOf(t *testing.T, dir string) []string {
+func transcriptsOf(t testing.TB, dir string) []string {
 	t.Helper()
 	var rels []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -231,7 +235,7 @@ func transcriptsOf(t *testing.T, dir string) []string {
 
 // soloTotals imports a tree into a fresh SQLite database and returns what
 // the team server must equal: the session totals and usage per UTC day.
-func soloTotals(t *testing.T, dir string) (store.Totals, map[string]store.Tokens) {
+func soloTotals(t testing.TB, dir string) (store.Totals, map[string]store.Tokens) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "solo.db"))
@@ -249,7 +253,7 @@ func soloTotals(t *testing.T, dir string) (store.Totals, map[string]store.Tokens
 
 // totalsOf returns a database's totals and usage per UTC day, of one
 // user's sessions (0: all).
-func totalsOf(t *testing.T, db store.Driver, user int64) (store.Totals, map[string]store.Tokens) {
+func totalsOf(t testing.TB, db store.Driver, user int64) (store.Totals, map[string]store.Tokens) {
 	t.Helper()
 	ctx := context.Background()
 	var tot store.Totals
@@ -331,7 +335,7 @@ func dailyStatDays(t *testing.T, team store.Team, user int64) (map[string]store.
 }
 
 // genTree writes a synthetic Claude directory.
-func genTree(t *testing.T, size int64, seed uint64) string {
+func genTree(t testing.TB, size int64, seed uint64) string {
 	t.Helper()
 	dir := t.TempDir()
 	if _, err := synth.Generate(dir, synth.Options{Size: size, Seed: seed, Broken: true, Days: 20}); err != nil {
@@ -426,7 +430,7 @@ func TestTeamUploadEndToEnd(t *testing.T) {
 }
 
 // teamDSN is the DSN of a fresh schema.
-func teamDSN(t *testing.T) string {
+func teamDSN(t testing.TB) string {
 	t.Helper()
 	_, dsn := teamConfig(t)
 	return dsn

@@ -15,7 +15,7 @@ import (
 )
 
 // teamConfig writes the config of a team install on a fresh schema.
-func teamConfig(t *testing.T) (cfg, dsn string) {
+func teamConfig(t testing.TB) (cfg, dsn string) {
 	t.Helper()
 	isolate(t)
 	dsn = pgtest.DSN(t)
