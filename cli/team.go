@@ -52,7 +52,7 @@ func runTeam(c *cli.Context, e *env) error {
 func serveTeam(e *env, team store.Team, addr string) (url string, stop func(), err error) {
 	im := e.importer()
 	api, err := server.NewTeam(e.db, team, server.TeamOptions{
-		Log: e.log, PublicURL: publicURL(e.cfg.Team), MaxUpload: e.cfg.Team.MaxUploadBytes(),
+		Log: e.log, PublicURL: strings.TrimRight(e.cfg.Team.PublicURL, "/"), MaxUpload: e.cfg.Team.MaxUploadBytes(),
 		RateLimit: e.cfg.Team.RateLimit, RateBurst: e.cfg.Team.RateBurst,
 		Upload: func(ctx context.Context, up store.Upload) (store.UploadResult, error) {
 			return im.ImportUpload(ctx, team, up)

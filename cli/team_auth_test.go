@@ -105,9 +105,13 @@ func TestTeamAuthorizationMatrix(t *testing.T) {
 	}
 
 	var doc struct {
-		Paths map[string]map[string]any `json:"paths"`
+		Servers []struct{ URL string }    `json:"servers"`
+		Paths   map[string]map[string]any `json:"paths"`
 	}
 	call(t, "GET", ts.URL+"/api/v1/openapi.json", "", nil, &doc)
+	if len(doc.Servers) != 1 || doc.Servers[0].URL != ts.URL {
+		t.Errorf("OpenAPI servers = %+v, want %s", doc.Servers, ts.URL)
+	}
 	var documented, served []string
 	for p, ops := range doc.Paths {
 		for m := range ops {
@@ -232,6 +236,53 @@ func TestTeamShareLevels(t *testing.T) {
 		}[level]
 		if got != want {
 			t.Errorf("%s keeps %s\nwant %s", level, got, want)
+		}
+	}
+}
+
+// user= narrows what an admin reads to one user; a member may name only
+// themselves.
+func TestTeamUserParameter(t *testing.T) {
+	isolate(t)
+	ts := startTeam(t, teamDSN(t), nil)
+	_, ann := ts.newUser(t, "ann", false, store.ShareFull)
+	_, bob := ts.newUser(t, "bob", false, store.ShareFull)
+	_, root := ts.newUser(t, "root", true, store.ShareFull)
+	for _, u := range []struct{ key, session string }{{ann, "a1"}, {ann, "a2"}, {bob, "b1"}} {
+		up := &uploader{base: ts.URL, key: u.key}
+		if code, _, err := up.send(u.session, "projects/-p/"+u.session+".jsonl", 0, sessionLines(u.session, "w")); err != nil || code != 200 {
+			t.Fatalf("upload %s: %d %v", u.session, code, err)
+		}
+	}
+	type answer struct {
+		Total  int64 `json:"total"`
+		Totals struct {
+			Sessions int64 `json:"sessions"`
+		} `json:"totals"`
+	}
+	for _, c := range []struct {
+		key, query string
+		code       int
+		total      int64
+	}{
+		{root, "/api/v1/sessions", 200, 3},
+		{root, "/api/v1/sessions?user=ann", 200, 2},
+		{root, "/api/v1/sessions?user=bob", 200, 1},
+		{root, "/api/v1/sessions?user=zed", 404, 0},
+		{ann, "/api/v1/sessions?user=ann", 200, 2},
+		{ann, "/api/v1/sessions?user=bob", 403, 0},
+		{root, "/api/v1/search?q=w&user=bob", 200, 2},
+		// Each session is active on two days, and the totals add up days.
+		{ann, "/api/v1/team/stats", 200, 6},
+		{ann, "/api/v1/team/stats?user=ann", 200, 4},
+		{root, "/api/v1/team/stats?user=bob", 200, 2},
+		{bob, "/api/v1/team/stats?user=ann", 403, 0},
+	} {
+		var a answer
+		code := call(t, "GET", ts.URL+c.query, c.key, nil, &a)
+		got := a.Total + a.Totals.Sessions
+		if code != c.code || got != c.total {
+			t.Errorf("%s: %d with %d, want %d with %d", c.query, code, got, c.code, c.total)
 		}
 	}
 }

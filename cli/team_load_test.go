@@ -190,3 +190,33 @@ func TestTeamConcurrentUploaders(t *testing.T) {
 		equalDays(t, m.user.Name+" daily_stats", statD, m.wantD)
 	}
 }
+
+// `insights --mode team` on the command line serves the API on
+// --api-addr and stops on interrupt; keys made by `insights user add`
+// open it.
+func TestTeamDaemon(t *testing.T) {
+	cfg, dsn := teamConfig(t)
+	key := addUser(t, cfg, "ann")
+	addr := freeAddr(t)
+	done, stop := startDaemon(t, "--mode", "team", "--db", dsn, "--api-addr", addr)
+	url := "http://" + addr
+	waitFor(t, 20*time.Second, "the team API", func() bool {
+		res, err := http.Get(url + "/healthz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == 200
+	})
+	var me struct{ Name string }
+	if code := call(t, "GET", url+"/api/v1/me", key, nil, &me); code != 200 || me.Name != "ann" {
+		t.Errorf("/api/v1/me: %d %+v", code, me)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("the team daemon ended with %v", err)
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Error("the API still answers after the daemon stopped")
+	}
+}

@@ -47,16 +47,19 @@ func startDaemon(t *testing.T, args ...string) (done <-chan error, stop func()) 
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
+	exited := make(chan struct{})
 	logs := &lockedBuffer{}
 	go func() {
 		app := New("test")
 		app.Writer, app.ErrWriter = io.Discard, logs
 		ch <- app.RunContext(ctx, append([]string{"insights", "--log-level", "debug"}, args...))
+		close(exited)
 	}()
+	// stop may be called more than once; done keeps the daemon's error.
 	stop = func() {
 		cancel()
 		select {
-		case <-ch:
+		case <-exited:
 		case <-time.After(10 * time.Second):
 			t.Error("daemon did not stop when cancelled")
 		}

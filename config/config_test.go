@@ -71,13 +71,25 @@ long_context = { input = 3.0 }
 		"team.toml":    "mode = 'team'\n",
 		"syntax.toml":  "mode = \n",
 		"level.toml":   "log_level = 'loud'\n",
+		"apiaddr.toml": "[team]\napi_addr = '8080'\n",
+		"url.toml":     "[team]\npublic_url = 'insights.example.com'\n",
+		"upload.toml":  "[team]\nmax_upload_mb = 0\n",
+		"burst.toml":   "[team]\nrate_limit = 5\nrate_burst = 0\n",
+		"rate.toml":    "[team]\nrate_limit = -1\n",
+		"teamkey.toml": "[team]\nport = 8080\n",
 	} {
 		if _, err := Load(write(name, body), true); err == nil {
 			t.Errorf("%s accepted", name)
 		}
 	}
-	if _, err := Load(write("teampg.toml", "mode = 'team'\ndb = 'postgres://u@h/db'\n"), true); err != nil {
+	c, err = Load(write("teampg.toml", "mode = 'team'\ndb = 'postgres://u@h/db'\n[team]\napi_addr = '0.0.0.0:9090'\n"+
+		"public_url = 'https://insights.example.com'\nmax_upload_mb = 8\nrate_limit = 0\n"), true)
+	if err != nil {
 		t.Errorf("team with PostgreSQL: %v", err)
+	}
+	if c.Team.APIAddr != "0.0.0.0:9090" || c.Team.PublicURL != "https://insights.example.com" || c.Team.MaxUploadBytes() != 8<<20 ||
+		c.Team.RateLimit != 0 || c.Team.RateBurst != 100 {
+		t.Errorf("team section = %+v", c.Team)
 	}
 	if _, err := Load(write("unknown2.toml", "[pricing.x]\ninputs = 1\n"), true); err == nil || !strings.Contains(err.Error(), "inputs") {
 		t.Errorf("unknown price key: %v", err)

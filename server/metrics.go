@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -72,19 +73,27 @@ func (m *metrics) upload(result string, res *store.UploadResult) {
 }
 
 // instrument counts every request by its route's template (never its raw
-// path, which would make a series per session id).
-func (m *metrics) instrument(next http.Handler) http.Handler {
+// path, which would make a series per session id), and logs it: at debug
+// level, or info for a client's mistake.
+func (m *metrics) instrument(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		route := "other"
 		r = r.WithContext(withRoute(r.Context(), &route))
 		next.ServeHTTP(rec, r)
+		took := time.Since(start)
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(rec.code)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.latency.WithLabelValues(route).Observe(took.Seconds())
 		if rec.code >= 500 {
 			m.serverErr.Inc()
 		}
+		level := slog.LevelDebug
+		if rec.code >= 400 {
+			level = slog.LevelInfo
+		}
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"code", rec.code, "ms", took.Milliseconds(), "remote", r.RemoteAddr)
 	})
 }
 

@@ -8,28 +8,38 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-// viewerKey holds, in a team request's context, the user making it.
+// viewerKey holds, in a team request's context, the viewer making it.
 type viewerKey struct{}
 
-// withViewer returns a request made by a team member.
-func withViewer(r *http.Request, u store.User) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), viewerKey{}, u))
+// viewer is the team member making a request, and whose sessions it reads.
+type viewer struct {
+	store.User
+	// only is the user whose sessions the request reads: the member
+	// themselves, or the one an admin names (0: everyone's).
+	only int64
+}
+
+// withViewer returns a request made by a team member, reading the sessions
+// of only (0: everyone's, for an admin).
+func withViewer(r *http.Request, u store.User, only int64) *http.Request {
+	if !u.Admin {
+		only = u.ID
+	}
+	return r.WithContext(context.WithValue(r.Context(), viewerKey{}, viewer{User: u, only: only}))
 }
 
 // viewerOf returns the team member making a request; ok is false in solo
 // mode, where whoever reaches the server owns everything in it.
 func viewerOf(r *http.Request) (u store.User, ok bool) {
-	u, ok = r.Context().Value(viewerKey{}).(store.User)
-	return u, ok
+	v, ok := r.Context().Value(viewerKey{}).(viewer)
+	return v.User, ok
 }
 
-// scopeOf is the user whose sessions a request may list: a member's own,
-// or everyone's (0) for an admin and in solo mode.
+// scopeOf is the user whose sessions a request lists: a member's own, the
+// one an admin names, or everyone's (0) for an admin and in solo mode.
 func scopeOf(r *http.Request) int64 {
-	if u, ok := viewerOf(r); ok && !u.Admin {
-		return u.ID
-	}
-	return 0
+	v, _ := r.Context().Value(viewerKey{}).(viewer)
+	return v.only
 }
 
 // session returns a session the request may read: a member may read only

@@ -21,7 +21,8 @@ import (
 // TeamOptions configure the team API.
 type TeamOptions struct {
 	Log *slog.Logger
-	// PublicURL is where users reach the API, named in its OpenAPI document.
+	// PublicURL is where users reach the API, named in its OpenAPI document;
+	// empty is the address each request came to.
 	PublicURL string
 	// MaxUpload is the largest upload body in bytes, as sent and once
 	// decompressed (default 32 MiB).
@@ -99,7 +100,7 @@ func (t *TeamAPI) Handler() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.writeJSON(w, r, http.StatusMethodNotAllowed, map[string]string{"error": "method " + r.Method + " not allowed here"})
 	})
-	return t.metrics.instrument(t.secure(t.recoverPanics(r)))
+	return t.metrics.instrument(t.log, t.secure(t.recoverPanics(r)))
 }
 
 // Key errors: each is a 401.
@@ -125,7 +126,12 @@ func (t *TeamAPI) auth(next http.Handler) http.Handler {
 				"error": fmt.Sprintf("too many requests: at most %g a second with this key; retry after %s", t.opts.RateLimit, wait.Round(time.Millisecond))})
 			return
 		}
-		next.ServeHTTP(w, withViewer(r, u))
+		only, err := t.only(r, u)
+		if err != nil {
+			t.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, withViewer(r, u, only))
 	})
 }
 
@@ -154,6 +160,26 @@ func (t *TeamAPI) user(r *http.Request) (store.User, error) {
 		return u, errRevokedKey
 	}
 	return u, nil
+}
+
+// only reads the user parameter: whose sessions an admin reads (a member
+// may name only themselves).
+func (t *TeamAPI) only(r *http.Request, u store.User) (int64, error) {
+	name := r.URL.Query().Get("user")
+	switch {
+	case name == "" || name == u.Name:
+		if u.Admin && name == "" {
+			return 0, nil
+		}
+		return u.ID, nil
+	case !u.Admin:
+		return 0, forbidden("user=%s: a member reads only their own sessions", name)
+	}
+	other, err := t.team.UserByName(r.Context(), name)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, notFound("user=%s: no such user", name)
+	}
+	return other.ID, err
 }
 
 func (t *TeamAPI) adminOnly(next http.Handler) http.Handler {

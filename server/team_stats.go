@@ -39,8 +39,8 @@ type apiTeamStats struct {
 }
 
 // teamStats is GET /api/v1/team/stats?since=&until= (UTC days, both
-// inclusive): the team's activity per day and its tools, read from the
-// aggregates alone; admins also get each user's totals.
+// inclusive)&user=: the team's activity per day and its tools, read from
+// the aggregates alone; admins also get each user's totals.
 func (t *TeamAPI) teamStats(r *http.Request) (any, error) {
 	v := r.URL.Query()
 	var q store.StatsQuery
@@ -61,6 +61,11 @@ func (t *TeamAPI) teamStats(r *http.Request) (any, error) {
 			return nil, badRequest("until=%s is before since=%s", v.Get("until"), v.Get("since"))
 		}
 		q.Until = q.Until.AddDate(0, 0, 1)
+	}
+	// The team's aggregates are every member's to see; user= narrows them
+	// to one (a member may name only themselves).
+	if v.Get("user") != "" {
+		q.UserID = scopeOf(r)
 	}
 	ctx := r.Context()
 	days, err := t.team.DailyStats(ctx, q)

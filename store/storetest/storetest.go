@@ -51,6 +51,7 @@ func Run(t *testing.T, open Open) {
 		{"Facets", testFacets},
 		{"SpentSums", testSpentSums},
 		{"Totals", testTotals},
+		{"UserFilter", testUserFilter},
 	}
 	tests = append(tests, recordTests...)
 	tests = append(tests, historyTests...)

@@ -49,3 +49,45 @@ func testTotals(t *testing.T, db store.Driver) {
 		t.Errorf("Totals =\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// testUserFilter: a session imported locally belongs to no team member, so
+// every query filtered by a user finds nothing of it, and the same queries
+// unfiltered find it.
+func testUserFilter(t *testing.T, db store.Driver) {
+	ctx := context.Background()
+	m := store.Message{UUID: "u1", SessionID: "s1", Seq: 1, Type: "user", Role: "user", Timestamp: at(9, 0),
+		Text: "walrus", Search: "walrus"}
+	apply(t, db, &store.Batch{
+		Sessions: []store.Session{session("s1", at(9, 0), at(9, 30))},
+		Messages: []store.Message{m},
+		Usage:    []store.Usage{reply("k1", "s1", at(9, 1), 10)},
+	})
+	s, err := db.Session(ctx, "s1")
+	if err != nil || s.UserID != 0 {
+		t.Fatalf("Session = %+v, %v; want user 0", s, err)
+	}
+	for _, user := range []int64{0, 42} {
+		want := 1
+		if user != 0 {
+			want = 0
+		}
+		list, err := db.Sessions(ctx, store.SessionQuery{UserID: user})
+		if err != nil || int(list.Total) != want || len(list.Sessions) != want {
+			t.Errorf("Sessions of user %d: %d (%d listed), %v; want %d", user, list.Total, len(list.Sessions), err, want)
+		}
+		res, err := db.Search(ctx, store.SearchQuery{Text: "walrus", UserID: user})
+		if err != nil || int(res.Total) != want || len(res.Hits) != want {
+			t.Errorf("Search of user %d: %d (%d hits), %v; want %d", user, res.Total, len(res.Hits), err, want)
+		}
+		for _, bySession := range []bool{false, true} {
+			sums, err := db.UsageSums(ctx, store.UsageQuery{UserID: user, BySession: bySession})
+			if err != nil || len(sums) != want {
+				t.Errorf("UsageSums of user %d (by session %t): %d rows, %v; want %d", user, bySession, len(sums), err, want)
+			}
+		}
+		spent, err := db.SpentSums(ctx, store.UsageQuery{UserID: user})
+		if err != nil || len(spent) != want {
+			t.Errorf("SpentSums of user %d: %d rows, %v; want %d", user, len(spent), err, want)
+		}
+	}
+}
