@@ -41,7 +41,14 @@ func startChild(t *testing.T, cfg, url string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	waitFor(t, 20*time.Second, "team server up", func() bool {
+	waitUp(t, url)
+	return cmd
+}
+
+// waitUp waits until a team server at url is ready.
+func waitUp(t *testing.T, url string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, "team server at "+url, func() bool {
 		res, err := http.Get(url + "/readyz")
 		if err != nil {
 			return false
@@ -49,7 +56,6 @@ func startChild(t *testing.T, cfg, url string) *exec.Cmd {
 		res.Body.Close()
 		return res.StatusCode == 200
 	})
-	return cmd
 }
 
 // The server killed in the middle of uploads and started again loses
@@ -200,14 +206,7 @@ func TestTeamDaemon(t *testing.T) {
 	addr := freeAddr(t)
 	done, stop := startDaemon(t, "--mode", "team", "--db", dsn, "--api-addr", addr)
 	url := "http://" + addr
-	waitFor(t, 20*time.Second, "the team API", func() bool {
-		res, err := http.Get(url + "/healthz")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == 200
-	})
+	waitUp(t, url)
 	var me struct{ Name string }
 	if code := call(t, "GET", url+"/api/v1/me", key, nil, &me); code != 200 || me.Name != "ann" {
 		t.Errorf("/api/v1/me: %d %+v", code, me)

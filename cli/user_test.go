@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,9 +62,13 @@ func TestUserCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	u, err := db.UserByKey(ctx, store.HashAPIKey(ann))
+	u, err := db.UserByKey(ctx, ann)
 	if err != nil || u.Name != "ann" || !u.Admin || u.Email != "ann@example.com" || u.Share != store.ShareFull || u.KeyPrefix != ann[:12] {
 		t.Fatalf("ann's key finds %+v, %v", u, err)
+	}
+	forged := ann[:12] + strings.Repeat("a", len(ann)-12)
+	if _, err := db.UserByKey(ctx, forged); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a key with ann's prefix and another rest: %v", err)
 	}
 	var stored int
 	raw, err := sql.Open("postgres", dsn)
@@ -94,13 +99,13 @@ func TestUserCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	bob2 := keyPattern.FindStringSubmatch(out)[1]
-	if _, err := db.UserByKey(ctx, store.HashAPIKey(bob)); err == nil {
+	if _, err := db.UserByKey(ctx, bob); err == nil {
 		t.Error("bob's old key still finds him after rotate")
 	}
 	if _, err := run(t, "--config", cfg, "user", "revoke", "bob"); err != nil {
 		t.Fatal(err)
 	}
-	if u, err := db.UserByKey(ctx, store.HashAPIKey(bob2)); err != nil || u.RevokedAt.IsZero() {
+	if u, err := db.UserByKey(ctx, bob2); err != nil || u.RevokedAt.IsZero() {
 		t.Errorf("after revoke: %+v, %v", u, err)
 	}
 	if _, err := run(t, "--config", cfg, "user", "set-share", "bob", "none"); err != nil {

@@ -150,9 +150,9 @@ type Team interface {
 	Users(ctx context.Context) ([]User, error)
 	// UserByName returns one user, or ErrNotFound.
 	UserByName(ctx context.Context, name string) (User, error)
-	// UserByKey returns the user holding a key's hash, revoked or not, or
-	// ErrNotFound.
-	UserByKey(ctx context.Context, keyHash []byte) (User, error)
+	// UserByKey returns the user holding a key, revoked or not, or
+	// ErrNotFound. The key's hash is compared in constant time.
+	UserByKey(ctx context.Context, key string) (User, error)
 	// SetKey gives a user a new key, which also ends a revocation.
 	SetKey(ctx context.Context, name string, keyHash []byte, prefix string) (User, error)
 	// Revoke makes a user's key open nothing.

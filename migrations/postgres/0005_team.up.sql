@@ -15,6 +15,9 @@ CREATE TABLE users (
     revoked_at          timestamptz,          -- the key no longer opens anything
     created_at          timestamptz NOT NULL DEFAULT now()
 );
+-- A key is looked up by its prefix, which is not secret; its hash is then
+-- compared in constant time.
+CREATE INDEX users_key_prefix ON users(key_prefix);
 
 -- The user who uploaded a session (NULL: imported locally).
 ALTER TABLE sessions ADD COLUMN user_id bigint REFERENCES users(id);

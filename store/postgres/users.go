@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -55,9 +56,33 @@ func (db *DB) UserByName(ctx context.Context, name string) (store.User, error) {
 	return db.oneUser(ctx, "user "+name, `SELECT `+userColumns+` FROM users WHERE name = $1`, name)
 }
 
-// UserByKey returns the user holding a key's hash.
-func (db *DB) UserByKey(ctx context.Context, keyHash []byte) (store.User, error) {
-	return db.oneUser(ctx, "user of a key", `SELECT `+userColumns+` FROM users WHERE key_hash = $1`, keyHash)
+// UserByKey returns the user holding a key: the users whose key has its
+// prefix are read, and the key's hash is compared with theirs in constant
+// time, so that how long the answer takes says nothing of the hashes.
+func (db *DB) UserByKey(ctx context.Context, key string) (store.User, error) {
+	type keyed struct {
+		store.User
+		hash []byte
+	}
+	hash := store.HashAPIKey(key)
+	us, err := queryAll(ctx, db.db, func(r *sql.Rows) (keyed, error) {
+		var k keyed
+		var share string
+		var keyAt, revoked sql.NullTime
+		err := r.Scan(&k.ID, &k.Name, &k.Email, &k.Admin, &share, &k.KeyPrefix, &keyAt, &revoked, &k.CreatedAt, &k.hash)
+		k.Share = store.ShareLevel(share)
+		k.KeyCreatedAt, k.RevokedAt, k.CreatedAt = fromNull(keyAt), fromNull(revoked), k.CreatedAt.UTC()
+		return k, err
+	}, `SELECT `+userColumns+`, key_hash FROM users WHERE key_prefix = $1`, store.KeyPrefix(key))
+	if err != nil {
+		return store.User{}, fmt.Errorf("user of a key: %w", err)
+	}
+	for _, u := range us {
+		if subtle.ConstantTimeCompare(u.hash, hash) == 1 {
+			return u.User, nil
+		}
+	}
+	return store.User{}, fmt.Errorf("user of a key: %w", store.ErrNotFound)
 }
 
 // SetKey gives a user a new key and ends a revocation.
