@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"strings"
@@ -50,16 +49,21 @@ func runTeam(c *cli.Context, e *env) error {
 
 // serveTeam starts the team API on addr.
 func serveTeam(e *env, team store.Team, addr string) (url string, stop func(), err error) {
-	im := e.importer()
+	uploads := e.importer().Uploads(team)
 	api, err := server.NewTeam(e.db, team, server.TeamOptions{
 		Log: e.log, PublicURL: strings.TrimRight(e.cfg.Team.PublicURL, "/"), MaxUpload: e.cfg.Team.MaxUploadBytes(),
 		RateLimit: e.cfg.Team.RateLimit, RateBurst: e.cfg.Team.RateBurst,
-		Upload: func(ctx context.Context, up store.Upload) (store.UploadResult, error) {
-			return im.ImportUpload(ctx, team, up)
-		},
+		Upload: uploads.Import,
 	})
 	if err != nil {
+		uploads.Close()
 		return "", nil, err
 	}
-	return listen(e, "team API", "team.api_addr or --api-addr", addr, api.Handler(), nil)
+	url, stopHTTP, err := listen(e, "team API", "team.api_addr or --api-addr", addr, api.Handler(), nil)
+	if err != nil {
+		uploads.Close()
+		return "", nil, err
+	}
+	// The writer stops after the requests: their last batches are written.
+	return url, func() { stopHTTP(); uploads.Close() }, nil
 }

@@ -139,7 +139,7 @@ func (u *uploader) send(fileID, rel string, offset int64, body []byte) (int, upl
 	in := body
 	if u.gzip {
 		var b bytes.Buffer
-		zw := gzip.NewWriter(&b)
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed) // as a client sparing its user's CPU would
 		zw.Write(body)
 		zw.Close()
 		in = b.Bytes()

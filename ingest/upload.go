@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/claude-insights/insights/store"
 )
@@ -32,13 +34,104 @@ func UploadKey(userID int64, fileID, rel string) (string, error) {
 	return fmt.Sprintf("upload/%d/%s/%s", userID, fileID, rel), nil
 }
 
-// ImportUpload imports the lines of an uploaded range that the server does
-// not have yet, with the same parser and batches as a local import, each
-// batch written through team.ApplyUpload. A range starting past the
-// server's copy is an *store.UploadConflict; one the server has is a
-// duplicate and changes nothing. Only complete lines are kept: the result's
-// Offset says where the next range starts.
-func (im *Importer) ImportUpload(ctx context.Context, team store.Team, up store.Upload) (store.UploadResult, error) {
+// Uploader imports uploaded ranges, writing the batches
+// of concurrent uploads together: while one transaction is written, the
+// batches that arrive wait for the next, which takes them all (up to
+// groupBytes of lines or groupBatches batches).
+type Uploader struct {
+	im   *Importer
+	team store.Team
+	ch   chan *pendingUpload
+	done chan struct{}
+	// mu is held to send to ch (shared) and to close it (alone), so that
+	// an upload still running when the server gave up waiting for it gets
+	// an error rather than a send on a closed channel.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// errClosed answers the batches of an upload that outlived its server.
+var errClosed = errors.New("the server is stopping: send again")
+
+// pendingUpload is a batch waiting for the writer, and where its outcome
+// goes.
+type pendingUpload struct {
+	store.UploadBatch
+	n   int64 // bytes of lines
+	err chan error
+}
+
+// Uploads starts an Uploader writing through team; Close stops it.
+func (im *Importer) Uploads(team store.Team) *Uploader {
+	u := &Uploader{im: im, team: team, ch: make(chan *pendingUpload), done: make(chan struct{})}
+	go u.write()
+	return u
+}
+
+// Close stops the writer once the uploads under way are written. No upload
+// may start after it.
+func (u *Uploader) Close() {
+	u.mu.Lock()
+	if !u.closed {
+		u.closed = true
+		close(u.ch)
+	}
+	u.mu.Unlock()
+	<-u.done
+}
+
+// put hands a batch to the writer and waits for its outcome.
+func (u *Uploader) put(p *pendingUpload) error {
+	u.mu.RLock()
+	if u.closed {
+		u.mu.RUnlock()
+		return errClosed
+	}
+	u.ch <- p
+	u.mu.RUnlock()
+	return <-p.err
+}
+
+func (u *Uploader) write() {
+	defer close(u.done)
+	for first := range u.ch {
+		group, size := []*pendingUpload{first}, first.n
+	more:
+		for len(group) < groupBatches && size < groupBytes {
+			select {
+			case p, ok := <-u.ch:
+				if !ok {
+					break more
+				}
+				group, size = append(group, p), size+p.n
+			default:
+				break more
+			}
+		}
+		ups := make([]store.UploadBatch, len(group))
+		for i, p := range group {
+			ups[i] = p.UploadBatch
+		}
+		// Written to the end even when a client goes away: the batches of
+		// other uploads are in the same transaction.
+		errs, err := u.team.ApplyUploads(context.Background(), ups)
+		for i, p := range group {
+			if err == nil {
+				p.err <- errs[i]
+			} else {
+				p.err <- err
+			}
+		}
+	}
+}
+
+// Import imports the lines of an uploaded range that the server does not
+// have yet, with the same parser and batches as a local import. A range
+// starting past the server's copy is an *store.UploadConflict; one the
+// server has is a duplicate and changes nothing. Only complete lines are
+// kept: the result's Offset says where the next range starts.
+func (u *Uploader) Import(ctx context.Context, up store.Upload) (store.UploadResult, error) {
+	im := u.im
 	res := store.UploadResult{Received: int64(len(up.Body)), Sessions: []string{}}
 	key, err := UploadKey(up.User.ID, up.FileID, up.Path)
 	if err != nil {
@@ -66,7 +159,7 @@ func (im *Importer) ImportUpload(ctx context.Context, team store.Team, up store.
 	if !seen {
 		prev = store.FileState{Path: key}
 	}
-	out := &uploadSink{team: team, user: up.User, next: prev.Offset}
+	out := &uploadSink{u: u, user: up.User, next: prev.Offset}
 	fr := &fileRead{im: im, out: out, state: prev, flushed: prev.Offset, st: st, kind: kindTranscript}
 	r := readers.Get().(*bufio.Reader)
 	defer readers.Put(r)
@@ -82,23 +175,25 @@ func (im *Importer) ImportUpload(ctx context.Context, team store.Team, up store.
 	return res, nil
 }
 
-// uploadSink writes an upload's batches, each continuing where the
-// previous one ended, keeping what the user's share level keeps.
+// uploadSink hands an upload's batches to the Uploader's writer, each
+// continuing where the previous one ended, keeping what the user's share
+// level keeps.
 type uploadSink struct {
-	team store.Team
+	u    *Uploader
 	user store.User
 	next int64 // the offset the next batch starts at
 }
 
-func (u *uploadSink) apply(ctx context.Context, b *store.Batch, _ int64) error {
-	b.Keep(u.user.Share)
-	if err := u.team.ApplyUpload(context.WithoutCancel(ctx), u.user.ID, u.next, b); err != nil {
+func (s *uploadSink) apply(_ context.Context, b *store.Batch, n int64) error {
+	b.Keep(s.user.Share)
+	p := &pendingUpload{UploadBatch: store.UploadBatch{UserID: s.user.ID, Start: s.next, Batch: b}, n: n, err: make(chan error, 1)}
+	if err := s.u.put(p); err != nil {
 		return err
 	}
-	u.next = b.File.Offset
+	s.next = b.File.Offset
 	return nil
 }
 
 // skipFile is never called for an upload: its body is in memory and cannot
 // fail to be read.
-func (u *uploadSink) skipFile(context.Context, store.Skipped) error { return nil }
+func (s *uploadSink) skipFile(context.Context, store.Skipped) error { return nil }

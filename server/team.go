@@ -30,7 +30,7 @@ type TeamOptions struct {
 	// RateBurst how many at once; 0 is no limit.
 	RateLimit float64
 	RateBurst int
-	// Upload imports an uploaded range (ingest.Importer.ImportUpload, given
+	// Upload imports an uploaded range (ingest.Uploader.Import, given
 	// by the caller so that the server does not import ingest).
 	Upload func(ctx context.Context, up store.Upload) (store.UploadResult, error)
 }

@@ -112,6 +112,14 @@ func (e *UploadConflict) Error() string { return e.Msg }
 // Unwrap makes an UploadConflict an ErrConflict.
 func (e *UploadConflict) Unwrap() error { return ErrConflict }
 
+// UploadBatch is a batch of an uploaded file, to be written if the file's
+// stored copy ends at Start.
+type UploadBatch struct {
+	UserID int64
+	Start  int64
+	Batch  *Batch
+}
+
 // DailyStat is one user's activity on one UTC day.
 type DailyStat struct {
 	UserID   int64
@@ -159,13 +167,15 @@ type Team interface {
 	Revoke(ctx context.Context, name string) (User, error)
 	// SetShare changes what the server keeps of a user's next uploads.
 	SetShare(ctx context.Context, name string, level ShareLevel) (User, error)
-	// ApplyUpload applies batches of one file uploaded by a user, like
-	// Driver.Apply, if the file's stored offset is still start; else it
-	// returns an *UploadConflict. Sessions become the user's; a session
-	// another user uploaded is an ErrConflict. The user's daily_stats and
-	// tool_usage of the days the batches touch are recomputed in the same
-	// transaction.
-	ApplyUpload(ctx context.Context, userID int64, start int64, batches ...*Batch) error
+	// ApplyUploads writes uploaded batches, of several users and files, in
+	// one transaction. A batch whose file's stored offset is not its Start
+	// gets an *UploadConflict in errs, one naming a session that another
+	// user uploaded (or that an earlier batch of the call gave another
+	// user) an ErrForbidden; the others are applied as by Driver.Apply,
+	// their sessions become their users', and each user's daily_stats and
+	// tool_usage of the UTC days they touch are recomputed. err is an error
+	// of the whole transaction, which then wrote nothing.
+	ApplyUploads(ctx context.Context, ups []UploadBatch) (errs []error, err error)
 	// DailyStats returns the aggregates of the days a query selects, by day
 	// then user name.
 	DailyStats(ctx context.Context, q StatsQuery) ([]DailyStat, error)

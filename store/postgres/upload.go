@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -14,75 +15,138 @@ import (
 	"github.com/claude-insights/insights/store"
 )
 
-// ApplyUpload applies batches of one file a user uploaded, if the stored
-// copy still ends at start, and recomputes the user's aggregates of the
-// days they touch, all in one transaction.
-func (db *DB) ApplyUpload(ctx context.Context, userID, start int64, batches ...*store.Batch) error {
-	if len(batches) == 0 {
-		return nil
+// ApplyUploads writes uploaded batches of several users and files in one
+// transaction: those that continue their file and name no other user's
+// session; the others get their error in errs.
+func (db *DB) ApplyUploads(ctx context.Context, ups []store.UploadBatch) ([]error, error) {
+	errs := make([]error, len(ups))
+	if len(ups) == 0 {
+		return errs, nil
 	}
-	path := batches[0].File.Path
-	for _, b := range batches {
-		if b.File.Path != path || path == "" {
-			return errors.New("upload: batches of several files")
+	for _, u := range ups {
+		if u.Batch == nil || u.Batch.File.Path == "" || u.UserID == 0 {
+			return nil, errors.New("upload: a batch names no file or no user")
 		}
 	}
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin upload of %s: %w", path, err)
+		return nil, fmt.Errorf("begin uploads: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := db.uploadTx(ctx, tx, userID, start, batches); err != nil {
-		if errors.Is(err, store.ErrForbidden) || errors.Is(err, store.ErrConflict) {
-			return err // said to the client, which knows the file by its own name
-		}
-		return fmt.Errorf("upload %s: %w", path, err)
+	if err := db.uploadTx(ctx, tx, ups, errs); err != nil {
+		return nil, fmt.Errorf("write %d uploaded batches of %s: %w", len(ups), ups[0].Batch.File.Path, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit upload of %s: %w", path, err)
+		return nil, fmt.Errorf("commit uploads: %w", err)
+	}
+	return errs, nil
+}
+
+func (db *DB) uploadTx(ctx context.Context, tx *sql.Tx, ups []store.UploadBatch, errs []error) error {
+	// The write lock orders uploads of the same file: the offsets read
+	// under it are those the batches must continue.
+	if _, err := tx.ExecContext(ctx, writeLock); err != nil {
+		return fmt.Errorf("lock for writing: %w", err)
+	}
+	offsets, owners, err := uploadState(ctx, tx, ups)
+	if err != nil {
+		return err
+	}
+	var kept []*store.Batch
+	users := map[int64][]*store.Batch{}
+	for i, u := range ups {
+		if errs[i] = checkUpload(u, offsets, owners); errs[i] != nil {
+			continue
+		}
+		for _, id := range uploadSessions(u.Batch) {
+			owners[id] = u.UserID // a later batch of the group may not take it
+		}
+		offsets[u.Batch.File.Path] = u.Batch.File.Offset
+		kept = append(kept, u.Batch)
+		users[u.UserID] = append(users[u.UserID], u.Batch)
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	if err := db.applyTx(ctx, tx, newGroup(kept)); err != nil {
+		return err
+	}
+	for _, user := range slices.Sorted(maps.Keys(users)) {
+		var ids []string
+		for _, b := range users[user] {
+			ids = append(ids, uploadSessions(b)...)
+		}
+		days, err := uploadDays(ctx, tx, users[user])
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET user_id = $1 WHERE id = ANY($2) AND user_id IS NULL`,
+			user, pq.Array(ids)); err != nil {
+			return fmt.Errorf("owner of sessions: %w", err)
+		}
+		if err := refreshAggregates(ctx, tx, user, days); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (db *DB) uploadTx(ctx context.Context, tx *sql.Tx, userID, start int64, batches []*store.Batch) error {
-	// The write lock orders uploads of the same file: the offset read under
-	// it is the one the batches continue.
-	if _, err := tx.ExecContext(ctx, writeLock); err != nil {
-		return fmt.Errorf("lock for writing: %w", err)
+// uploadState reads, under the write lock, where the uploaded files end and
+// who owns the sessions the batches name.
+func uploadState(ctx context.Context, tx *sql.Tx, ups []store.UploadBatch) (map[string]int64, map[string]int64, error) {
+	paths, ids := map[string]bool{}, map[string]bool{}
+	for _, u := range ups {
+		paths[u.Batch.File.Path] = true
+		for _, id := range uploadSessions(u.Batch) {
+			ids[id] = true
+		}
 	}
-	path := batches[0].File.Path
-	var stored int64
-	err := tx.QueryRowContext(ctx, `SELECT "offset" FROM ingest_files WHERE path = $1`, path).Scan(&stored)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("offset: %w", err)
-	}
-	if stored != start {
-		return &store.UploadConflict{Offset: stored,
-			Msg: fmt.Sprintf("the server has this file up to byte %d, not %d: send from there", stored, start)}
-	}
-	g := newGroup(batches)
-	ids := uploadSessions(g.rows)
-	var other string
-	err = tx.QueryRowContext(ctx, `SELECT id FROM sessions WHERE id = ANY($1) AND user_id <> $2 ORDER BY id LIMIT 1`,
-		pq.Array(ids), userID).Scan(&other)
-	switch {
-	case err == nil:
-		return fmt.Errorf("%w: session %s was uploaded by another user", store.ErrForbidden, other)
-	case !errors.Is(err, sql.ErrNoRows):
-		return fmt.Errorf("owners of sessions: %w", err)
-	}
-	if err := db.applyTx(ctx, tx, g); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET user_id = $1 WHERE id = ANY($2) AND user_id IS NULL`,
-		userID, pq.Array(ids)); err != nil {
-		return fmt.Errorf("owner of sessions: %w", err)
-	}
-	days, err := uploadDays(ctx, tx, g.rows)
+	offsets := map[string]int64{}
+	rows, err := tx.QueryContext(ctx, `SELECT path, "offset" FROM ingest_files WHERE path = ANY($1)`, pq.Array(sortedKeys(paths)))
 	if err != nil {
-		return err
+		return nil, nil, fmt.Errorf("offsets: %w", err)
 	}
-	return refreshAggregates(ctx, tx, userID, days)
+	if err := scanPairs(rows, offsets); err != nil {
+		return nil, nil, fmt.Errorf("offsets: %w", err)
+	}
+	owners := map[string]int64{}
+	rows, err = tx.QueryContext(ctx, `SELECT id, user_id FROM sessions WHERE id = ANY($1) AND user_id IS NOT NULL`,
+		pq.Array(sortedKeys(ids)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("owners of sessions: %w", err)
+	}
+	if err := scanPairs(rows, owners); err != nil {
+		return nil, nil, fmt.Errorf("owners of sessions: %w", err)
+	}
+	return offsets, owners, nil
+}
+
+func scanPairs(rows *sql.Rows, into map[string]int64) error {
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return err
+		}
+		into[k] = v
+	}
+	return rows.Err()
+}
+
+// checkUpload says why a batch may not be written: its file ends elsewhere,
+// or it names a session of another user.
+func checkUpload(u store.UploadBatch, offsets, owners map[string]int64) error {
+	if stored := offsets[u.Batch.File.Path]; stored != u.Start {
+		return &store.UploadConflict{Offset: stored,
+			Msg: fmt.Sprintf("the server has this file up to byte %d, not %d: send from there", stored, u.Start)}
+	}
+	for _, id := range uploadSessions(u.Batch) {
+		if owner, ok := owners[id]; ok && owner != u.UserID {
+			return fmt.Errorf("%w: session %s was uploaded by another user", store.ErrForbidden, id)
+		}
+	}
+	return nil
 }
 
 // uploadSessions lists the sessions rows of a batch belong to.
@@ -103,48 +167,59 @@ func uploadSessions(b *store.Batch) []string {
 	return sortedKeys(set)
 }
 
-// uploadDays lists the UTC days whose aggregates a batch changes: those of
-// its messages, replies and calls, and those of the calls its results end.
-func uploadDays(ctx context.Context, tx *sql.Tx, b *store.Batch) ([]string, error) {
+// uploadDays lists the UTC days whose aggregates batches change: those of
+// their messages, replies and calls, and those of the calls their results
+// end.
+func uploadDays(ctx context.Context, tx *sql.Tx, bs []*store.Batch) ([]string, error) {
 	set := map[string]bool{}
 	add := func(t time.Time) {
 		if !t.IsZero() {
 			set[t.UTC().Format(time.DateOnly)] = true
 		}
 	}
-	for _, m := range b.Messages {
-		add(m.Timestamp)
-	}
-	for _, u := range b.Usage {
-		add(u.Timestamp)
-	}
-	for _, u := range b.ToolUses {
-		add(u.At)
-	}
-	results := make([]string, len(b.ToolResults))
-	for i, r := range b.ToolResults {
-		results[i] = r.ToolUseID
+	var results []string
+	for _, b := range bs {
+		for _, m := range b.Messages {
+			add(m.Timestamp)
+		}
+		for _, u := range b.Usage {
+			add(u.Timestamp)
+		}
+		for _, u := range b.ToolUses {
+			add(u.At)
+		}
+		for _, r := range b.ToolResults {
+			results = append(results, r.ToolUseID)
+		}
 	}
 	if len(results) > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT started_at FROM tool_calls
+		calls, err := queryAllTx(ctx, tx, `SELECT DISTINCT started_at FROM tool_calls
 			WHERE id = ANY($1) AND started_at IS NOT NULL`, pq.Array(results))
 		if err != nil {
 			return nil, fmt.Errorf("days of calls: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var t time.Time
-			if err := rows.Scan(&t); err != nil {
-				return nil, fmt.Errorf("days of calls: %w", err)
-			}
+		for _, t := range calls {
 			add(t)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("days of calls: %w", err)
-		}
 	}
-	days := sortedKeys(set)
-	return days, nil
+	return sortedKeys(set), nil
+}
+
+func queryAllTx(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // aggregateSources selects a user's ($1) rows of some UTC days ($2, from
