@@ -37,7 +37,7 @@ func userCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "admin", Usage: "the user sees every session and manages users"},
 					&cli.StringFlag{Name: "email", Usage: "the user's `ADDRESS`"},
-					&cli.StringFlag{Name: "share", Value: string(store.ShareFull), Usage: "what the server keeps: none, metadata or full"},
+					&cli.StringFlag{Name: "share", Value: string(store.ShareFull), Usage: "what the server keeps of the user's uploads, `LEVEL` none, metadata or full"},
 				},
 				Action: func(c *cli.Context) error {
 					// The flags may also follow the name, as the usage shows them.

@@ -104,7 +104,7 @@ func (t *TeamAPI) Handler() http.Handler {
 
 // Key errors: each is a 401.
 var (
-	errNoKey      = &httpError{Status: http.StatusUnauthorized, Msg: "missing API key: send Authorization: Bearer <key>"}
+	errNoKey      = &httpError{Status: http.StatusUnauthorized, Msg: "missing API key: send the header \"Authorization: Bearer\" and your key"}
 	errWrongKey   = &httpError{Status: http.StatusUnauthorized, Msg: "unknown API key"}
 	errRevokedKey = &httpError{Status: http.StatusUnauthorized, Msg: "this API key was revoked: ask an admin for a new one"}
 )
@@ -268,7 +268,7 @@ func (t *TeamAPI) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	case err != nil && r.Header.Get("Content-Encoding") != "":
 		return nil, badRequest("the gzip body is broken: %v", err)
 	case err != nil:
-		return nil, fmt.Errorf("read upload: %w", err)
+		return nil, badRequest("the body could not be read: %v", err)
 	case int64(len(body)) > limit:
 		return nil, tooLarge
 	}
