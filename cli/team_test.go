@@ -122,7 +122,6 @@ type uploader struct {
 	base, key string
 	chunk     int
 	gzip      bool
-	client    *http.Client
 	conflicts int // 409s answered
 	took      []time.Duration
 }
@@ -154,12 +153,8 @@ func (u *uploader) send(fileID, rel string, offset int64, body []byte) (int, upl
 	if u.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	client := u.client
-	if client == nil {
-		client = http.DefaultClient
-	}
 	start := time.Now()
-	res, err := client.Do(req)
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, ans, err
 	}

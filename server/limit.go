@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"sync"
 	"time"
 
@@ -39,15 +38,4 @@ func (l *limiter) allow(user int64) (time.Duration, bool) {
 		return d, false
 	}
 	return 0, true
-}
-
-type routeKey struct{}
-
-func withRoute(ctx context.Context, p *string) context.Context {
-	return context.WithValue(ctx, routeKey{}, p)
-}
-
-func routeOf(ctx context.Context) *string {
-	p, _ := ctx.Value(routeKey{}).(*string)
-	return p
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -110,6 +111,19 @@ func routeNamer(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// routeKey holds, in a request's context, where routeNamer writes the
+// template of the route that matched.
+type routeKey struct{}
+
+func withRoute(ctx context.Context, p *string) context.Context {
+	return context.WithValue(ctx, routeKey{}, p)
+}
+
+func routeOf(ctx context.Context) *string {
+	p, _ := ctx.Value(routeKey{}).(*string)
+	return p
 }
 
 type statusRecorder struct {

@@ -56,10 +56,6 @@ func (u User) Role() string {
 // ErrExists is returned when a row to be created exists already.
 var ErrExists = errors.New("exists already")
 
-// ErrConflict is returned when an upload does not start where the stored
-// file ends.
-var ErrConflict = errors.New("conflict")
-
 // ErrForbidden is returned when an upload names a session that another user
 // uploaded.
 var ErrForbidden = errors.New("forbidden")
@@ -101,16 +97,14 @@ type UploadResult struct {
 	Errors []string `json:"errors,omitempty"`
 }
 
-// UploadConflict says where the server's copy of an uploaded file ends.
+// UploadConflict is an upload that does not start where the server's copy
+// of its file ends, which it says.
 type UploadConflict struct {
 	Offset int64
 	Msg    string
 }
 
 func (e *UploadConflict) Error() string { return e.Msg }
-
-// Unwrap makes an UploadConflict an ErrConflict.
-func (e *UploadConflict) Unwrap() error { return ErrConflict }
 
 // UploadBatch is a batch of an uploaded file, to be written if the file's
 // stored copy ends at Start.

@@ -193,8 +193,10 @@ func uploadDays(ctx context.Context, tx *sql.Tx, bs []*store.Batch) ([]string, e
 		}
 	}
 	if len(results) > 0 {
-		calls, err := queryAllTx(ctx, tx, `SELECT DISTINCT started_at FROM tool_calls
-			WHERE id = ANY($1) AND started_at IS NOT NULL`, pq.Array(results))
+		calls, err := queryAll(ctx, tx, func(r *sql.Rows) (time.Time, error) {
+			var t time.Time
+			return t, r.Scan(&t)
+		}, `SELECT DISTINCT started_at FROM tool_calls WHERE id = ANY($1) AND started_at IS NOT NULL`, pq.Array(results))
 		if err != nil {
 			return nil, fmt.Errorf("days of calls: %w", err)
 		}
@@ -203,23 +205,6 @@ func uploadDays(ctx context.Context, tx *sql.Tx, bs []*store.Batch) ([]string, e
 		}
 	}
 	return sortedKeys(set), nil
-}
-
-func queryAllTx(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]time.Time, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []time.Time
-	for rows.Next() {
-		var t time.Time
-		if err := rows.Scan(&t); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
 }
 
 // aggregateSources selects a user's ($1) rows of some UTC days ($2, from
