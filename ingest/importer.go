@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -427,6 +428,7 @@ type fileRead struct {
 	st      *Stats
 	b       *batch
 	kind    fileKind // a transcript or the prompt history
+	whole   bool     // all lines go in one batch
 }
 
 // run consumes complete lines, writing a batch every BatchLines lines (or
@@ -442,6 +444,9 @@ func (fr *fileRead) run(ctx context.Context, r *bufio.Reader) error {
 	batchBytes := im.BatchBytes
 	if batchBytes <= 0 {
 		batchBytes = DefaultBatchBytes
+	}
+	if fr.whole {
+		batchLines, batchBytes = math.MaxInt, math.MaxInt64
 	}
 	limit := im.MaxLineBytes
 	if limit <= 0 {

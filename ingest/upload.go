@@ -145,12 +145,11 @@ func (u *Uploader) Import(ctx context.Context, up store.Upload) (store.UploadRes
 		return res, err
 	}
 	res.Offset = prev.Offset
-	if up.Offset > prev.Offset {
-		return res, &store.UploadConflict{Offset: prev.Offset,
-			Msg: fmt.Sprintf("the server has this file up to byte %d, not %d: send from there", prev.Offset, up.Offset)}
+	known, err := uploadKnown(up, prev.Offset)
+	if err != nil {
+		return res, err
 	}
-	known := prev.Offset - up.Offset
-	if known >= int64(len(up.Body)) {
+	if known < 0 {
 		res.Duplicate = true
 		return res, nil
 	}
@@ -159,8 +158,10 @@ func (u *Uploader) Import(ctx context.Context, up store.Upload) (store.UploadRes
 	if !seen {
 		prev = store.FileState{Path: key}
 	}
-	out := &uploadSink{u: u, user: up.User, next: prev.Offset}
-	fr := &fileRead{im: im, out: out, state: prev, flushed: prev.Offset, st: st, kind: kindTranscript}
+	out := &uploadSink{u: u, user: up.User, next: prev.Offset, end: up.End}
+	// A rewritten range is written in one batch: its offsets inside are
+	// the body's, which mean nothing in the client's file.
+	fr := &fileRead{im: im, out: out, state: prev, flushed: prev.Offset, st: st, kind: kindTranscript, whole: up.End > 0}
 	r := readers.Get().(*bufio.Reader)
 	defer readers.Put(r)
 	r.Reset(bytes.NewReader(up.Body[known:]))
@@ -168,11 +169,42 @@ func (u *Uploader) Import(ctx context.Context, up store.Upload) (store.UploadRes
 		return res, err
 	}
 	res.Offset = fr.state.Offset
+	if up.End > 0 {
+		res.Offset = up.End
+	}
 	res.Lines, res.Skipped, res.Sessions = st.Lines, st.Broken, st.SessionIDs()
 	for _, e := range st.Errors {
 		res.Errors = append(res.Errors, fmt.Sprintf("line %d: %v", e.Line, e.Err))
 	}
 	return res, nil
+}
+
+// uploadKnown is how many bytes at the start of an upload's body the
+// server has: -1 when it has them all (a duplicate). A range starting past
+// the server's copy is an *store.UploadConflict, and so is a rewritten
+// range (End set) that the server has a part of: it cannot be cut.
+func uploadKnown(up store.Upload, stored int64) (int64, error) {
+	if up.End != 0 {
+		if up.End <= up.Offset {
+			return 0, &store.InputError{Msg: fmt.Sprintf("end=%d: want more than offset=%d", up.End, up.Offset)}
+		}
+		if len(up.Body) == 0 || up.Body[len(up.Body)-1] != '\n' {
+			return 0, &store.InputError{Msg: "with end set, the body holds whole lines: it must end with a newline"}
+		}
+	}
+	switch {
+	case up.Offset > stored:
+		return 0, &store.UploadConflict{Offset: stored,
+			Msg: fmt.Sprintf("the server has this file up to byte %d, not %d: send from there", stored, up.Offset)}
+	case up.End != 0 && up.End <= stored:
+		return -1, nil
+	case up.End != 0 && up.Offset < stored:
+		return 0, &store.UploadConflict{Offset: stored,
+			Msg: fmt.Sprintf("the server has this file up to byte %d, inside the range %d-%d: send from there", stored, up.Offset, up.End)}
+	case up.End == 0 && stored-up.Offset >= int64(len(up.Body)):
+		return -1, nil
+	}
+	return stored - up.Offset, nil
 }
 
 // uploadSink hands an upload's batches to the Uploader's writer, each
@@ -182,10 +214,14 @@ type uploadSink struct {
 	u    *Uploader
 	user store.User
 	next int64 // the offset the next batch starts at
+	end  int64 // the client's offset a rewritten range ends at, or 0
 }
 
 func (s *uploadSink) apply(_ context.Context, b *store.Batch, n int64) error {
 	b.Keep(s.user.Share)
+	if s.end > 0 {
+		b.File.Offset, b.File.Size = s.end, s.end
+	}
 	p := &pendingUpload{UploadBatch: store.UploadBatch{UserID: s.user.ID, Start: s.next, Batch: b}, n: n, err: make(chan error, 1)}
 	if err := s.u.put(p); err != nil {
 		return err

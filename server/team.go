@@ -203,9 +203,10 @@ func (t *TeamAPI) readyz(w http.ResponseWriter, r *http.Request) {
 	t.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// upload is POST /api/v1/uploads?file=ID&path=REL&offset=N: the body holds
-// the file's bytes from offset on, as NDJSON lines, gzip-compressed if
-// Content-Encoding says so.
+// upload is POST /api/v1/uploads?file=ID&path=REL&offset=N[&end=M]: the
+// body holds the file's bytes from offset on, as NDJSON lines,
+// gzip-compressed if Content-Encoding says so; with end, it holds the
+// client's rewriting of the whole lines from offset to end.
 func (t *TeamAPI) upload(w http.ResponseWriter, r *http.Request) {
 	u, _ := viewerOf(r)
 	q := r.URL.Query()
@@ -215,13 +216,21 @@ func (t *TeamAPI) upload(w http.ResponseWriter, r *http.Request) {
 		t.writeError(w, r, badRequest("offset=%q: want the byte offset in the file that the body starts at", q.Get("offset")))
 		return
 	}
+	var end int64
+	if v := q.Get("end"); v != "" {
+		if end, err = strconv.ParseInt(v, 10, 64); err != nil || end <= 0 {
+			t.metrics.upload("rejected", nil)
+			t.writeError(w, r, badRequest("end=%q: want the byte offset in the file that the body's lines end at", v))
+			return
+		}
+	}
 	body, err := t.readBody(w, r)
 	if err != nil {
 		t.metrics.upload("rejected", nil)
 		t.writeError(w, r, err)
 		return
 	}
-	res, err := t.opts.Upload(r.Context(), store.Upload{User: u, FileID: q.Get("file"), Path: q.Get("path"), Offset: offset, Body: body})
+	res, err := t.opts.Upload(r.Context(), store.Upload{User: u, FileID: q.Get("file"), Path: q.Get("path"), Offset: offset, End: end, Body: body})
 	var conflict *store.UploadConflict
 	switch {
 	case errors.As(err, &conflict):

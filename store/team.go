@@ -76,7 +76,12 @@ type Upload struct {
 	Path string
 	// Offset is where Body starts in the file.
 	Offset int64
-	Body   []byte
+	// End, when not 0, is where in the client's file the body's lines end:
+	// the body is the client's rewriting (redacted, reduced to the user's
+	// share level) of the whole lines from Offset to End, so the server's
+	// offsets for the file count the client's bytes, not the body's.
+	End  int64
+	Body []byte
 }
 
 // UploadResult says what an upload stored.
