@@ -34,6 +34,9 @@ const (
 	flagAPIAddr   = "api-addr"
 )
 
+// envPushKey holds the API key push sends with, over push.key.
+const envPushKey = "INSIGHTS_PUSH_KEY"
+
 // globalFlags are accepted before the command and after it. Only the top
 // level reads the environment, so that a flag anywhere beats a variable.
 func globalFlags(env bool) []cli.Flag {
@@ -90,6 +93,8 @@ func New(version string) *cli.App {
 			benchCommand(),
 			datasetteCommand(),
 			userCommand(),
+			pushCommand(),
+			redactCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -125,6 +130,10 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 			*dst = v
 		}
 	}
+	// A key is better kept out of the file.
+	if v := os.Getenv(envPushKey); v != "" {
+		cfg.Push.Key = v
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -153,11 +162,10 @@ func setup(c *cli.Context) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		return nil, fmt.Errorf("log level: %w", err)
+	log, err := newLogger(c, cfg)
+	if err != nil {
+		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level}))
 	db, err := openDB(c.Context, cfg)
 	if err != nil {
 		return nil, err
@@ -172,6 +180,15 @@ func setup(c *cli.Context) (*env, error) {
 		log.Debug("costs computed with the current prices")
 	}
 	return &env{cfg: cfg, log: log, db: db, prices: prices}, nil
+}
+
+// newLogger logs at the configured level on the command's error output.
+func newLogger(c *cli.Context, cfg config.Config) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: level})), nil
 }
 
 // openDB opens the configured database: PostgreSQL for a postgres:// DSN,
@@ -239,6 +256,20 @@ func runDaemon(c *cli.Context) error {
 			return err
 		}
 		defer stopSQL()
+	}
+	if e.cfg.Push.Enabled() {
+		wake, stopPush, err := startPushing(ctx, c, e)
+		if err != nil {
+			return err
+		}
+		defer stopPush()
+		notify := opt.OnImport
+		opt.OnImport = func(st *ingest.Stats) {
+			if notify != nil {
+				notify(st)
+			}
+			wake()
+		}
 	}
 	e.log.Info("watching", "claude_dir", e.cfg.ClaudeDir, "db", dbName(e.cfg), "rescan", e.cfg.RescanInterval)
 	err = e.importer().Watch(ctx, e.cfg.ClaudeDir, opt)

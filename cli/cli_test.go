@@ -31,7 +31,7 @@ func isolate(t testing.TB) string {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, "config"))
 	t.Setenv("XDG_DATA_HOME", filepath.Join(home, "data"))
-	for _, k := range []string{"CLAUDE_CONFIG_DIR", "INSIGHTS_CONFIG", "INSIGHTS_MODE", "INSIGHTS_DB", "INSIGHTS_CLAUDE_DIR", "INSIGHTS_LOG_LEVEL"} {
+	for _, k := range []string{"CLAUDE_CONFIG_DIR", "INSIGHTS_CONFIG", "INSIGHTS_MODE", "INSIGHTS_DB", "INSIGHTS_CLAUDE_DIR", "INSIGHTS_LOG_LEVEL", envPushKey} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

@@ -16,6 +16,10 @@ func TestMain(m *testing.M) {
 	if cfg := os.Getenv(envTeamChild); cfg != "" {
 		os.Exit(runTeamChild(cfg))
 	}
+	// And as any command a test can kill.
+	if args := os.Getenv(envChildArgs); args != "" {
+		os.Exit(runChild(strings.Split(args, "\n")))
+	}
 	os.Exit(pgtest.Main(m))
 }
 

@@ -45,10 +45,15 @@ func copyTree(t *testing.T, src string) string {
 // startDaemon runs the daemon in the background until the test ends.
 func startDaemon(t *testing.T, args ...string) (done <-chan error, stop func()) {
 	t.Helper()
+	return startDaemonLogs(t, &lockedBuffer{}, args...)
+}
+
+// startDaemonLogs is startDaemon with its logs written to logs.
+func startDaemonLogs(t *testing.T, logs *lockedBuffer, args ...string) (done <-chan error, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan error, 1)
 	exited := make(chan struct{})
-	logs := &lockedBuffer{}
 	go func() {
 		app := New("test")
 		app.Writer, app.ErrWriter = io.Discard, logs

@@ -17,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/claude-insights/insights/pricing"
+	"github.com/claude-insights/insights/redact"
 )
 
 // Modes of operation.
@@ -56,7 +57,40 @@ type Config struct {
 	Pricing map[string]pricing.Price `toml:"pricing"`
 	// Team configures team mode.
 	Team Team `toml:"team"`
+	// Push configures sending this install's sessions to a team server.
+	Push Push `toml:"push"`
 }
+
+// Push configures `insights push` and the daemon's pushing.
+type Push struct {
+	// Server is the team server's URL. When it and Key are set, the solo
+	// daemon pushes new lines as it imports them.
+	Server string `toml:"server"`
+	// Key is the user's API key from `insights user add`; the environment
+	// variable INSIGHTS_PUSH_KEY keeps it out of the file.
+	Key string `toml:"key"`
+	// ShareLevel lowers what is sent below the level the server has for
+	// the user: none, metadata or full; empty takes the server's.
+	ShareLevel string `toml:"share_level"`
+	// StateFile remembers how much of each file the server acknowledged.
+	StateFile string `toml:"state_file"`
+	// Delay is how long the daemon waits after a change before it pushes,
+	// so that a burst of lines goes in one upload.
+	Delay time.Duration `toml:"delay"`
+	// Redact adds secret patterns to the built-in ones.
+	Redact []RedactPattern `toml:"redact"`
+}
+
+// RedactPattern is a secret pattern of the user's: what Pattern (a Go
+// regular expression) matches is sent as [REDACTED:Kind]; with a group,
+// only the group's text is.
+type RedactPattern struct {
+	Kind    string `toml:"kind"`
+	Pattern string `toml:"pattern"`
+}
+
+// Enabled reports whether the daemon pushes.
+func (p Push) Enabled() bool { return p.Server != "" && p.Key != "" }
 
 // Team configures the team server.
 type Team struct {
@@ -98,6 +132,10 @@ func Default() Config {
 			MaxUploadMB: 32,
 			RateLimit:   50,
 			RateBurst:   100,
+		},
+		Push: Push{
+			StateFile: filepath.Join(dataHome(), "insights", "push-state.json"),
+			Delay:     2 * time.Second,
 		},
 	}
 }
@@ -204,6 +242,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("team.rate_limit %g, rate_burst %d: want a limit of 0 (off) or more with a burst of at least 1",
 			c.Team.RateLimit, c.Team.RateBurst)
 	}
+	if err := c.Push.validate(); err != nil {
+		return err
+	}
 	if c.Mode == ModeTeam && !c.IsPostgres() {
 		return fmt.Errorf("team mode keeps its data in PostgreSQL: set db to a postgres:// DSN (now %q)", c.DB)
 	}
@@ -218,4 +259,31 @@ func (c Config) IsPostgres() bool {
 // Prices is the embedded price table with the config's overrides.
 func (c Config) Prices() *pricing.Table {
 	return pricing.Default().WithOverrides(c.Pricing)
+}
+
+func (p Push) validate() error {
+	if p.Server != "" {
+		if u, err := url.Parse(p.Server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("push.server %q: want the team server's http:// or https:// URL", p.Server)
+		}
+	}
+	switch p.ShareLevel {
+	case "", "none", "metadata", "full":
+	default:
+		return fmt.Errorf("push.share_level %q: want none, metadata or full (or nothing: the server's)", p.ShareLevel)
+	}
+	if p.StateFile == "" {
+		return errors.New("push.state_file is empty")
+	}
+	if p.Delay < 0 || p.Delay > time.Hour {
+		return fmt.Errorf("push.delay %s: want 0 to 1h", p.Delay)
+	}
+	patterns := make([]redact.Pattern, len(p.Redact))
+	for i, r := range p.Redact {
+		patterns[i] = redact.Pattern{Kind: r.Kind, Regexp: r.Pattern}
+	}
+	if _, err := redact.New(patterns); err != nil {
+		return fmt.Errorf("push.redact: %w", err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDefaults(t *testing.T) {
@@ -82,6 +83,24 @@ long_context = { input = 3.0 }
 			t.Errorf("%s accepted", name)
 		}
 	}
+	for name, c := range map[string]struct{ body, msg string }{
+		"pushurl.toml":   {"[push]\nserver = 'team.example.com'\n", "push.server"},
+		"pushshare.toml": {"[push]\nshare_level = 'some'\n", "push.share_level"},
+		"pushdelay.toml": {"[push]\ndelay = '-1s'\n", "push.delay"},
+		"pushkind.toml":  {"[[push.redact]]\nkind = 'Bad Kind'\npattern = 'x+'\n", "Bad Kind"},
+		"pushre.toml":    {"[[push.redact]]\nkind = 'acme'\npattern = 'acme_[a-'\n", "acme"},
+		"pushempty.toml": {"[[push.redact]]\nkind = 'acme'\npattern = 'x*'\n", "acme"},
+		"pushstate.toml": {"[push]\nstate_file = ''\n", "push.state_file"},
+	} {
+		if _, err := Load(write(name, c.body), true); err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want an error naming %q", name, err, c.msg)
+		}
+	}
+	c, err = Load(write("push.toml", "[push]\nserver = 'https://team.example.com'\nkey = 'ins_x'\nshare_level = 'metadata'\n"+
+		"[[push.redact]]\nkind = 'acme'\npattern = 'acme_([a-z]{8})'\n"), true)
+	if err != nil || !c.Push.Enabled() || c.Push.ShareLevel != "metadata" || len(c.Push.Redact) != 1 || c.Push.Delay != 2*time.Second {
+		t.Errorf("push section = %+v, %v", c.Push, err)
+	}
 	c, err = Load(write("teampg.toml", "mode = 'team'\ndb = 'postgres://u@h/db'\n[team]\napi_addr = '0.0.0.0:9090'\n"+
 		"public_url = 'https://insights.example.com'\nmax_upload_mb = 8\nrate_limit = 0\n"), true)
 	if err != nil {
@@ -133,11 +152,15 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	if len(c.Pricing) == 0 || c.DB == "" || c.ClaudeDir == "" {
 		t.Errorf("uncommented example lacks keys: %+v", c)
 	}
-	typ := reflect.TypeOf(Config{})
-	for i := 0; i < typ.NumField(); i++ {
-		name := typ.Field(i).Tag.Get("toml")
-		if !regexp.MustCompile(`(?m)^(# ?)?\[?` + name + `\b`).Match(b) {
-			t.Errorf("config.example.toml does not document %q", name)
+	if len(c.Push.Redact) == 0 || c.Push.StateFile == "" {
+		t.Errorf("uncommented example lacks push keys: %+v", c.Push)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Team{}), reflect.TypeOf(Push{}), reflect.TypeOf(RedactPattern{})} {
+		for i := 0; i < typ.NumField(); i++ {
+			name := typ.Field(i).Tag.Get("toml")
+			if !regexp.MustCompile(`(?m)^(# ?)?\[*(push\.)?` + name + `\b`).Match(b) {
+				t.Errorf("config.example.toml does not document %s key %q", typ.Name(), name)
+			}
 		}
 	}
 	ptyp := reflect.TypeOf(c.Pricing["claude-opus-4-6"])
