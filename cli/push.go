@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -149,6 +150,10 @@ func printPush(w io.Writer, cfg config.Config, sum *push.Summary, dry bool, took
 	}
 }
 
+// errSecretsFound makes `redact --check` exit with status 1, as grep does
+// when it finds something.
+var errSecretsFound = errors.New("secrets found: a push sends them redacted")
+
 func redactCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "redact",
@@ -190,7 +195,7 @@ func redactCommand() *cli.Command {
 				parts = append(parts, fmt.Sprintf("%s %d", k, total[k]))
 			}
 			fmt.Fprintf(c.App.Writer, "%d secrets would be redacted: %s.\n", total.Total(), strings.Join(parts, ", "))
-			return cli.Exit("", 1)
+			return errSecretsFound
 		},
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-insights/insights/config"
 	"github.com/claude-insights/insights/store"
 )
 
@@ -392,4 +394,96 @@ func TestPushDaemon(t *testing.T) {
 	default:
 	}
 	stop()
+}
+
+// A refusal stops a push with the server's reason: a wrong key, another
+// user's session. A line larger than the server takes is left out, and
+// the rest of its file is sent.
+func TestPushRefused(t *testing.T) {
+	isolate(t)
+	ts := startTeam(t, teamDSN(t), func(c *config.Team) { c.MaxUploadMB = 1 })
+	ann, annKey := ts.newUser(t, "ann", false, store.ShareFull)
+	_, bobKey := ts.newUser(t, "bob", false, store.ShareFull)
+	wrong, _, _ := store.NewAPIKey()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "projects", "-src-a", "s.jsonl")
+	os.MkdirAll(filepath.Dir(file), 0o755)
+	appendTo(t, file, sessionLines("shared", "first"))
+
+	_, err := run(t, "--claude-dir", dir, "push", "--server", ts.URL, "--key", wrong)
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "check the key") {
+		t.Errorf("a wrong key: %v", err)
+	}
+	if _, err := run(t, "--claude-dir", dir, "push", "--server", ts.URL, "--key", annKey); err != nil {
+		t.Fatal(err)
+	}
+	// bob's copy of ann's session, from a state of his own.
+	t.Setenv("XDG_DATA_HOME", t.TempDir())
+	_, err = run(t, "--claude-dir", dir, "push", "--server", ts.URL, "--key", bobKey, "--give-up", "5s")
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "another user") {
+		t.Errorf("another user's session: %v", err)
+	}
+
+	// 1.5 MB of text in one line, then a line that fits.
+	huge := fmt.Sprintf(`{"type":"user","uuid":"huge","sessionId":"shared","timestamp":"2026-03-03T10:00:00Z","message":{"role":"user","content":%q}}`+"\n",
+		strings.Repeat("many words ", 150_000))
+	appendTo(t, file, []byte(huge))
+	appendTo(t, file, sessionLines("after", "fits"))
+	t.Setenv("XDG_DATA_HOME", "")
+	isolate(t) // ann's state again
+	out, err := run(t, "--claude-dir", dir, "push", "--server", ts.URL, "--key", annKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "Not sent: 1 lines") {
+		t.Errorf("push printed:\n%s\nwant one line not sent", out)
+	}
+	got, _ := totalsOf(t, ts.DB, ann.ID)
+	if got.Sessions != 2 || got.Messages != 4 {
+		t.Errorf("the server has %d sessions, %d messages of ann's; want 2, 4", got.Sessions, got.Messages)
+	}
+}
+
+// `insights redact --check` lists each secret with its place, kind and no
+// more than its first characters, counts them by kind, and exits 1; a
+// clean file exits 0. Patterns of the config's count too.
+func TestRedactCheck(t *testing.T) {
+	isolate(t)
+	dir := t.TempDir()
+	lines, secrets := secretLines("s1")
+	dirty := filepath.Join(dir, "dirty.jsonl")
+	writeFile(t, dirty, string(lines)+"DB_PASSWORD=correct-horse\nACME acme_abcdefghij\n")
+	clean := filepath.Join(dir, "clean.jsonl")
+	writeFile(t, clean, string(sessionLines("s2", "nothing to hide")))
+	cfg := filepath.Join(dir, "config.toml")
+	writeFile(t, cfg, "[[push.redact]]\nkind = \"acme\"\npattern = \"acme_[a-j]{10}\"\n")
+
+	out, err := run(t, "--config", cfg, "redact", "--check", dirty, clean)
+	if !errors.Is(err, errSecretsFound) {
+		t.Errorf("redact --check ended with %v, want an error (exit status 1)", err)
+	}
+	for _, want := range []string{
+		dirty + ":1: github  ghp_… (40 characters)",
+		dirty + ":2: aws-access-key  AKIA… (20 characters)",
+		dirty + ":2: url-password  s3c… (14 characters)",
+		dirty + ":3: env-secret  cor… (13 characters)",
+		dirty + ":4: acme  acm… (15 characters)",
+		"5 secrets would be redacted: acme 1, aws-access-key 1, env-secret 1, github 1, url-password 1.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("redact --check printed:\n%s\nwant %q", out, want)
+		}
+	}
+	for _, s := range append(secrets, "correct-horse") {
+		if strings.Contains(out, s) {
+			t.Errorf("the secret %.6s… is printed", s)
+		}
+	}
+	out, err = run(t, "redact", "--check", clean)
+	if err != nil || !strings.Contains(out, "No secrets found.") {
+		t.Errorf("a clean file: %q %v", out, err)
+	}
+	if _, err := run(t, "redact", clean); err == nil || !strings.Contains(err.Error(), "--check") {
+		t.Errorf("without --check: %v", err)
+	}
 }

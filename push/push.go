@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -98,6 +99,7 @@ func (p *Pusher) serverKey() string {
 func (p *Pusher) Push(ctx context.Context) (*Summary, error) {
 	sum := &Summary{}
 	sum.init()
+	defer func() { sum.Sessions = len(sum.sessions) }()
 	var giveUp time.Time
 	if p.GiveUp > 0 {
 		giveUp = time.Now().Add(p.GiveUp)
@@ -132,7 +134,6 @@ func (p *Pusher) Push(ctx context.Context) (*Summary, error) {
 			lastSave = time.Now()
 		}
 	}
-	sum.Sessions = len(sum.sessions)
 	return sum, p.save()
 }
 
@@ -205,6 +206,9 @@ func (p *Pusher) pushFile(ctx context.Context, path string, sum *Summary, giveUp
 		return err
 	}
 	rel = filepath.ToSlash(rel)
+	if rel == "history.jsonl" {
+		return nil // prompts, not a transcript: they stay here
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		p.Log.Warn("not pushed", "file", path, "err", err)
@@ -239,54 +243,81 @@ func (p *Pusher) pushFile(ctx context.Context, path string, sum *Summary, giveUp
 	}
 	sent := false
 	for st.Offset < fi.Size() {
-		rg, err := p.readRange(r, f, st.Offset, fi.Size(), limit, sum)
+		rg, err := p.readRange(r, f, st.Offset, fi.Size(), limit)
 		if err != nil {
 			return fmt.Errorf("push %s: %w", path, err)
 		}
 		if rg.end == st.Offset {
 			break // an unfinished last line waits
 		}
+		next := rg.end
+		if !p.DryRun {
+			next, err = p.upload(ctx, st, rel, rg, sum, giveUp)
+			var refused *RefusedError
+			if errors.As(err, &refused) && refused.Status == http.StatusRequestEntityTooLarge {
+				if rg.lines > 1 {
+					// The server takes less: send smaller ranges, each
+					// without at least the last line of this one.
+					limit = max(1, min((rg.end-st.Offset)/2, rg.last-st.Offset))
+					continue
+				}
+				// One line larger than the server takes: it goes as a
+				// blank line, so that the rest of the file is sent.
+				p.Log.Warn("line not sent: larger than the server takes", "file", rel, "offset", st.Offset, "bytes", len(rg.body))
+				rg = span{end: rg.end, body: []byte("\n"), lines: 1, unsent: 1}
+				next, err = p.upload(ctx, st, rel, rg, sum, giveUp)
+			}
+			if err != nil {
+				return fmt.Errorf("push %s: %w", rel, err)
+			}
+		}
 		if !sent {
 			sum.Files, sent = sum.Files+1, true
 		}
-		sum.Bytes += rg.end - st.Offset
-		sum.Sent += int64(len(rg.body))
-		if p.DryRun {
-			st.Offset = rg.end
-			continue
-		}
-		next, err := p.upload(ctx, st, rel, rg, sum, giveUp)
-		var refused *RefusedError
-		if errors.As(err, &refused) && refused.Status == 413 && limit > 64<<10 {
-			limit /= 2 // the server takes less than a range: send smaller ones
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("push %s: %w", rel, err)
-		}
+		sum.add(rg, st.Offset)
 		if next > fi.Size() {
 			p.Log.Warn("the server has more of this file than there is: it will be sent as a new file", "file", rel, "server", next, "size", fi.Size())
 			st = renamed(st, rel)
 		} else {
 			st.Offset = next
 		}
-		p.State.Set(server, rel, st)
+		if !p.DryRun {
+			p.State.Set(server, rel, st)
+		}
 	}
 	return nil
 }
 
 // span is a range of a file's whole lines, rewritten.
 type span struct {
-	end  int64
-	body []byte
+	end    int64
+	last   int64 // where the last line starts
+	body   []byte
+	lines  int64
+	unsent int64
+	found  Redactions
+	// sessions the lines belong to
+	sessions map[string]bool
+}
+
+// add counts a range sent from off.
+func (s *Summary) add(rg span, off int64) {
+	s.Bytes += rg.end - off
+	s.Sent += int64(len(rg.body))
+	s.Lines += rg.lines
+	s.Unsent += rg.unsent
+	s.Redactions.Add(rg.found)
+	for id := range rg.sessions {
+		s.sessions[id] = true
+	}
 }
 
 // readRange reads whole lines from off, up to about limit bytes, and
 // rewrites them. A last line without its newline is whole when it is
 // valid JSON, as for an import.
-func (p *Pusher) readRange(r *bufio.Reader, f *os.File, off, size, limit int64, sum *Summary) (span, error) {
+func (p *Pusher) readRange(r *bufio.Reader, f *os.File, off, size, limit int64) (span, error) {
 	r.Reset(io.NewSectionReader(f, off, size-off))
-	rg := span{end: off}
+	rg := span{end: off, found: Redactions{}, sessions: map[string]bool{}}
 	for rg.end-off < limit {
 		line, err := r.ReadBytes('\n')
 		if errors.Is(err, io.EOF) && !json.Valid(line) {
@@ -295,22 +326,23 @@ func (p *Pusher) readRange(r *bufio.Reader, f *os.File, off, size, limit int64, 
 		if err != nil && !errors.Is(err, io.EOF) {
 			return rg, err
 		}
-		sum.Lines++
-		out, session, rerr := p.rw.Line(line, sum.Redactions)
+		rg.lines++
+		out, session, rerr := p.rw.Line(line, rg.found)
 		switch {
 		case rerr != nil:
-			sum.Unsent++
+			rg.unsent++
 			p.Log.Warn("line not sent", "file", f.Name(), "offset", rg.end, "err", rerr)
 			out = []byte("\n")
 		case len(out) > maxLineBytes:
-			sum.Unsent++
+			rg.unsent++
 			p.Log.Warn("line not sent: too long", "file", f.Name(), "offset", rg.end, "bytes", len(out))
 			out = []byte("\n")
 		}
 		if session != "" {
-			sum.sessions[session] = true
+			rg.sessions[session] = true
 		}
 		rg.body = append(rg.body, out...)
+		rg.last = rg.end
 		rg.end += int64(len(line))
 	}
 	return rg, nil
