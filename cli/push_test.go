@@ -176,12 +176,12 @@ func runChild(args []string) int {
 }
 
 // startCommand runs an insights command in a process of its own, which
-// the test may kill; its output goes to the test's.
+// the test may kill; its errors and logs go to the test's output.
 func startCommand(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), envChildArgs+"="+strings.Join(args, "\n"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -307,23 +307,20 @@ func TestPushThreeUsers(t *testing.T) {
 		u, key := ts.newUser(t, fmt.Sprintf("user%d", i), false, level)
 		clients[i] = client{u, key, genTree(t, 2<<20, uint64(50+i))}
 	}
-	errs := make(chan error, 3)
+	// Each client a process of its own, as on three laptops.
+	cmds := make([]*exec.Cmd, len(clients))
 	for i, c := range clients {
-		go func() {
-			state := filepath.Join(t.TempDir(), "state.json")
-			cfg := filepath.Join(t.TempDir(), "config.toml")
-			body := fmt.Sprintf("db = %q\n[push]\nstate_file = %q\n", filepath.Join(t.TempDir(), fmt.Sprintf("solo%d.db", i)), state)
-			if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-				errs <- err
-				return
-			}
-			_, err := run(t, "--config", cfg, "--claude-dir", c.dir, "push", "--server", ts.URL, "--key", c.key)
-			errs <- err
-		}()
-	}
-	for range clients {
-		if err := <-errs; err != nil {
+		cfg := filepath.Join(t.TempDir(), "config.toml")
+		body := fmt.Sprintf("[push]\nstate_file = %q\n", filepath.Join(t.TempDir(), "state.json"))
+		if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
+		}
+		cmds[i] = startCommand(t, "--config", cfg, "--claude-dir", c.dir, "--log-level", "error",
+			"push", "--server", ts.URL, "--key", c.key)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("client %d: %v", i, err)
 		}
 	}
 	for i, c := range clients {

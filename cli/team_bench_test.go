@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -110,4 +111,56 @@ func benchUpload(b *testing.B, dirs []string, rels [][]string, bytes int64, chun
 	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(took))/float64(b.N), "requests/op")
 	b.ReportMetric(float64(lines)/float64(b.N), "lines/op")
+}
+
+// BenchmarkPush runs `insights push` of a generated tree (INSIGHTS_BENCH_SIZE
+// bytes, default 32 MiB) to an in-process team server on PostgreSQL, at
+// each share level, each from a fresh schema and state: the whole way
+// from the files to the server's tables, with every line rewritten and
+// redacted. Client, server and PostgreSQL share the machine.
+func BenchmarkPush(b *testing.B) {
+	isolate(b)
+	size := int64(32 << 20)
+	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = n
+	}
+	dir := genTree(b, size, 61)
+	var bytes int64
+	for _, rel := range transcriptsOf(b, dir) {
+		fi, err := os.Stat(filepath.Join(dir, rel))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += fi.Size()
+	}
+	for _, level := range []store.ShareLevel{store.ShareFull, store.ShareMetadata, store.ShareNone} {
+		b.Run("share="+string(level), func(b *testing.B) {
+			b.SetBytes(bytes)
+			for b.Loop() {
+				b.StopTimer()
+				ts := startTeam(b, teamDSN(b), nil)
+				_, key := ts.newUser(b, "ann", false, level)
+				state := filepath.Join(b.TempDir(), "state.json")
+				cfg := filepath.Join(b.TempDir(), "config.toml")
+				if err := os.WriteFile(cfg, fmt.Appendf(nil, "[push]\nstate_file = %q\n", state), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				app := New("test")
+				app.Writer, app.ErrWriter = io.Discard, io.Discard
+				b.StartTimer()
+				err := app.Run([]string{"insights", "--config", cfg, "--claude-dir", dir, "--log-level", "error",
+					"push", "--server", ts.URL, "--key", key})
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ts.stop()
+				b.StartTimer()
+			}
+		})
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/claude-insights/insights/ingest"
@@ -24,6 +25,9 @@ import (
 
 // DefaultRangeBytes is how many bytes of a file one upload covers at most.
 const DefaultRangeBytes = 1 << 20
+
+// DefaultWorkers is how many files a push sends at once.
+const DefaultWorkers = 4
 
 // maxLineBytes is the longest rewritten line sent; a longer one is sent as
 // a blank line and counted, since no server takes it.
@@ -50,6 +54,8 @@ type Pusher struct {
 	// GiveUp, when not zero, is how long a push keeps retrying a server
 	// that does not answer; zero retries until ctx ends.
 	GiveUp time.Duration
+	// Workers is how many files are pushed at once (DefaultWorkers if 0).
+	Workers int
 	// DryRun reads and rewrites what would be sent, and sends nothing.
 	DryRun bool
 	// Progress, if set, is called as files are read with the bytes done
@@ -94,8 +100,8 @@ func (p *Pusher) serverKey() string {
 	return p.Client.URL + " " + prefix
 }
 
-// Push sends what the server lacks of every transcript, one file after
-// another, and saves the state as it goes.
+// Push sends what the server lacks of every transcript, Workers files at
+// a time, and saves the state as it goes.
 func (p *Pusher) Push(ctx context.Context) (*Summary, error) {
 	sum := &Summary{}
 	sum.init()
@@ -116,25 +122,77 @@ func (p *Pusher) Push(ctx context.Context) (*Summary, error) {
 		p.Log.Warn("not pushed", "file", pr.Path, "err", pr.Err)
 	}
 	todo := p.todo(files)
-	lastSave := time.Now()
+
+	// Several files at once: the server writes concurrent uploads in one
+	// transaction, so a lone client would mostly wait.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	paths := make(chan string)
+	var (
+		mu       sync.Mutex // guards sum, lastSave
+		lastSave = time.Now()
+		wg       sync.WaitGroup
+	)
+	workers := p.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	for range workers {
+		wg.Go(func() {
+			for path := range paths {
+				own := &Summary{}
+				own.init()
+				err := p.pushFile(ctx, path, own, giveUp)
+				mu.Lock()
+				sum.merge(own)
+				if p.Progress != nil {
+					p.Progress(sum.Bytes, todo)
+				}
+				if err == nil && time.Since(lastSave) > time.Second {
+					err = p.save()
+					lastSave = time.Now()
+				}
+				mu.Unlock()
+				if err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+feed:
 	for _, path := range files {
-		if err := p.pushFile(ctx, path, sum, giveUp); err != nil {
-			if serr := p.save(); serr != nil {
-				p.Log.Warn("push state not saved", "err", serr)
-			}
-			return sum, err
-		}
-		if p.Progress != nil {
-			p.Progress(sum.Bytes, todo)
-		}
-		if time.Since(lastSave) > time.Second {
-			if err := p.save(); err != nil {
-				return sum, err
-			}
-			lastSave = time.Now()
+		select {
+		case paths <- path:
+		case <-ctx.Done():
+			break feed
 		}
 	}
+	close(paths)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		if serr := p.save(); serr != nil {
+			p.Log.Warn("push state not saved", "err", serr)
+		}
+		return sum, err
+	}
 	return sum, p.save()
+}
+
+// merge adds what o counted to s.
+func (s *Summary) merge(o *Summary) {
+	s.Files += o.Files
+	s.Bytes += o.Bytes
+	s.Sent += o.Sent
+	s.Known += o.Known
+	s.Lines += o.Lines
+	s.Unsent += o.Unsent
+	s.Requests += o.Requests
+	s.Retries += o.Retries
+	s.Conflicts += o.Conflicts
+	s.Redactions.Add(o.Redactions)
+	for id := range o.sessions {
+		s.sessions[id] = true
+	}
 }
 
 // todo is about how many bytes of files are not acknowledged yet.
