@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/claude-insights/insights/ingest"
+	"github.com/claude-insights/insights/internal/corpus"
 	"github.com/claude-insights/insights/pricing"
 	"github.com/claude-insights/insights/redact"
 	"github.com/claude-insights/insights/store"
@@ -100,13 +101,33 @@ func importTree(t *testing.T, dir string) imported {
 // same token usage as the tree itself; at metadata, to the same
 // sessions, messages and tool calls too, without any text.
 func TestShareLevels(t *testing.T) {
-	want := importTree(t, testdata)
-	if want.texts == 0 || want.tot.ToolErrors == 0 || len(want.usage) == 0 {
-		t.Fatalf("the fixture lacks text, tool errors or usage: %+v", want)
+	checkLevels(t, testdata, nil)
+}
+
+// The same holds for real transcripts, secrets redacted: redaction
+// changes no id, image or number that a total depends on.
+func TestShareLevelsCorpus(t *testing.T) {
+	dir := corpus.Dir(t)
+	rd, err := redact.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, folder := range []string{"spotter", "claude-code-log"} {
+		t.Run(folder, func(t *testing.T) { checkLevels(t, filepath.Join(dir, folder), rd) })
+	}
+}
+
+func checkLevels(t *testing.T, tree string, rd *redact.Redactor) {
+	want := importTree(t, tree)
+	if want.texts == 0 || len(want.usage) == 0 {
+		t.Fatalf("the tree lacks text or usage: %+v", want)
 	}
 	for _, level := range []store.ShareLevel{store.ShareFull, store.ShareMetadata, store.ShareNone} {
 		t.Run(string(level), func(t *testing.T) {
-			dir, _ := rewriteTree(t, testdata, &Rewriter{Level: level})
+			dir, found := rewriteTree(t, tree, &Rewriter{Level: level, Redactor: rd})
+			if len(found) > 0 {
+				t.Logf("redacted: %v", found)
+			}
 			got := importTree(t, dir)
 			if !reflect.DeepEqual(got.usage, want.usage) {
 				t.Errorf("usage differs:\n got %+v\nwant %+v", got.usage, want.usage)
@@ -145,7 +166,7 @@ var metadataStrings = map[string]bool{
 	"sessionId": true, "timestamp": true, "cwd": true, "gitBranch": true, "version": true, "slug": true,
 	"agentId": true, "requestId": true, "parentToolUseID": true, "userType": true, "id": true, "role": true,
 	"model": true, "stop_reason": true, "name": true, "tool_use_id": true, "trigger": true, "service_tier": true,
-	"speed": true,
+	"speed": true, "inference_geo": true,
 }
 
 // leaks fails for a string of a rewritten tree that the level does not

@@ -31,11 +31,17 @@ var blockKeys = map[string]bool{"type": true, "id": true, "name": true, "tool_us
 // output, no summaries, titles or todos.
 func metadataOnly(rec map[string]any) map[string]any {
 	out := pick(rec, metadataKeys)
-	if m, ok := out["message"].(map[string]any); ok {
+	switch m := out["message"].(type) {
+	case map[string]any:
 		out["message"] = messageMetadata(m)
+	case string:
+		out["message"] = "" // not the shape of a message: its text goes no further
 	}
-	if d, ok := out["data"].(map[string]any); ok {
+	switch d := out["data"].(type) {
+	case map[string]any:
 		out["data"] = progressOnly(d, metadataOnly)
+	case string:
+		out["data"] = ""
 	}
 	return out
 }
@@ -43,11 +49,17 @@ func metadataOnly(rec map[string]any) map[string]any {
 // usageOnly keeps what rec says about time and usage.
 func usageOnly(rec map[string]any) map[string]any {
 	out := pick(rec, usageKeys)
-	if m, ok := out["message"].(map[string]any); ok {
+	switch m := out["message"].(type) {
+	case map[string]any:
 		out["message"] = pick(m, map[string]bool{"id": true, "role": true, "model": true, "type": true, "usage": true})
+	case string:
+		out["message"] = ""
 	}
-	if d, ok := out["data"].(map[string]any); ok {
+	switch d := out["data"].(type) {
+	case map[string]any:
 		out["data"] = progressOnly(d, usageOnly)
+	case string:
+		out["data"] = ""
 	}
 	return out
 }
