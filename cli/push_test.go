@@ -161,6 +161,16 @@ func TestPushEndToEnd(t *testing.T) {
 	if out, err = run(t, pushArgs...); err != nil || !strings.Contains(out, ": 0 files, 0 lines,") {
 		t.Errorf("a push with nothing new printed:\n%s (%v)", out, err)
 	}
+
+	// A rotated key finds what the old one sent: the state is the user's.
+	newKey, hash, prefix := store.NewAPIKey()
+	if _, err := ts.DB.SetKey(context.Background(), "ann", hash, prefix); err != nil {
+		t.Fatal(err)
+	}
+	pushArgs[len(pushArgs)-1] = newKey
+	if out, err = run(t, pushArgs...); err != nil || !strings.Contains(out, ": 0 files, 0 lines,") {
+		t.Errorf("a push with a rotated key printed:\n%s (%v)", out, err)
+	}
 }
 
 // envChildArgs holds the arguments, one a line, of a command the test

@@ -62,7 +62,8 @@ type Pusher struct {
 	// and the bytes to do.
 	Progress func(done, total int64)
 
-	rw *Rewriter
+	rw   *Rewriter
+	user string // the key's user, as the server names them
 }
 
 // Summary is what one push sent, or would send.
@@ -91,14 +92,9 @@ func (s *Summary) init() {
 	}
 }
 
-// serverKey names the server and the key's user in the state.
-func (p *Pusher) serverKey() string {
-	prefix := p.Client.Key
-	if len(prefix) > 12 {
-		prefix = prefix[:12]
-	}
-	return p.Client.URL + " " + prefix
-}
+// serverKey names the server and the user in the state: by the user's
+// name, so that a rotated key finds what the old one sent.
+func (p *Pusher) serverKey() string { return p.Client.URL + " " + p.user }
 
 // Push sends what the server lacks of every transcript, Workers files at
 // a time, and saves the state as it goes.
@@ -229,9 +225,9 @@ func (p *Pusher) shareLevel(ctx context.Context, sum *Summary, giveUp time.Time)
 	if err != nil {
 		return err
 	}
-	sum.Level = me.Share
+	sum.Level, p.user = me.Share, me.Name
 	if sum.Assumed {
-		sum.Level = store.ShareFull
+		sum.Level, p.user = store.ShareFull, p.State.OnlyUser(p.Client.URL)
 	}
 	if p.Cap != "" && rank(p.Cap) < rank(sum.Level) {
 		sum.Level = p.Cap

@@ -63,6 +63,17 @@ func TestState(t *testing.T) {
 	if err != nil || again.Get("srv", "a.jsonl") != st || again.Get("other", "a.jsonl") != (FileState{}) {
 		t.Errorf("loaded %+v, %v", again.Servers, err)
 	}
+	if u := again.OnlyUser("srv"); u != "" {
+		t.Errorf("OnlyUser of a key without a user: %q", u)
+	}
+	again.Set("https://team ann", "a.jsonl", st)
+	if u := again.OnlyUser("https://team"); u != "ann" {
+		t.Errorf("OnlyUser = %q, want ann", u)
+	}
+	again.Set("https://team bob", "a.jsonl", st)
+	if u := again.OnlyUser("https://team"); u != "" {
+		t.Errorf("OnlyUser of two users = %q, want none", u)
+	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("%d files beside the state, want it alone", len(entries))

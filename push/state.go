@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -30,8 +31,8 @@ type FileState struct {
 type State struct {
 	path string
 	mu   sync.Mutex
-	// Servers maps a server and key prefix to the files' states, by path
-	// relative to the Claude directory.
+	// Servers maps a server and user ("URL NAME") to the files' states,
+	// by path relative to the Claude directory.
 	Servers map[string]map[string]FileState `json:"servers"`
 	dirty   bool
 }
@@ -61,6 +62,25 @@ func (s *State) Get(server, rel string) FileState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.Servers[server][rel]
+}
+
+// OnlyUser is the user whose state for the server at url is kept, when
+// there is one; "" otherwise.
+func (s *State) OnlyUser(url string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	user := ""
+	for k := range s.Servers {
+		name, ok := strings.CutPrefix(k, url+" ")
+		if !ok {
+			continue
+		}
+		if user != "" {
+			return ""
+		}
+		user = name
+	}
+	return user
 }
 
 // Set records what server has acknowledged of the file rel.
