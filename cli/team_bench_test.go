@@ -22,14 +22,7 @@ import (
 // latency of one upload request.
 func BenchmarkTeamUpload(b *testing.B) {
 	isolate(b)
-	size := int64(32 << 20)
-	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = n
-	}
+	size := benchSize(b)
 	const uploaders = 20
 	// Each uploader is a user with a tree of their own: files of one tree
 	// share sessions, which belong to one user.
@@ -120,14 +113,7 @@ func benchUpload(b *testing.B, dirs []string, rels [][]string, bytes int64, chun
 // redacted. Client, server and PostgreSQL share the machine.
 func BenchmarkPush(b *testing.B) {
 	isolate(b)
-	size := int64(32 << 20)
-	if s := os.Getenv("INSIGHTS_BENCH_SIZE"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = n
-	}
+	size := benchSize(b)
 	dir := genTree(b, size, 61)
 	var bytes int64
 	for _, rel := range transcriptsOf(b, dir) {
@@ -163,4 +149,18 @@ func BenchmarkPush(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchSize is INSIGHTS_BENCH_SIZE, the bytes of generated transcripts a
+// benchmark works on (default 32 MiB).
+func benchSize(b *testing.B) int64 {
+	s := os.Getenv("INSIGHTS_BENCH_SIZE")
+	if s == "" {
+		return 32 << 20
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		b.Fatalf("INSIGHTS_BENCH_SIZE=%q: %v", s, err)
+	}
+	return n
 }
