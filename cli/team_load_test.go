@@ -131,11 +131,7 @@ func TestTeamServerKilledMidUpload(t *testing.T) {
 		t.Fatalf("the kill came at %d of %d bytes after %d retries: not in the middle", killedAt, total, retries)
 	}
 	t.Logf("killed at %d of %d bytes; the client retried %d times", killedAt, total, retries)
-	got, gotDays := totalsOf(t, ts.DB, ann.ID)
-	equalTotals(t, "after the kill", got, want)
-	equalDays(t, "usage after the kill", gotDays, wantDays)
-	statDays, _ := dailyStatDays(t, ts.DB, ann.ID)
-	equalDays(t, "daily_stats after the kill", statDays, wantDays)
+	equalSolo(t, "after the kill", ts.DB, ann.ID, want, wantDays)
 }
 
 // Twenty uploaders at once, five per user over the same files in

@@ -292,6 +292,17 @@ func equalTotals(t *testing.T, what string, got, want store.Totals) {
 	}
 }
 
+// equalSolo checks that a user's totals, usage per day and daily_stats on
+// the team server equal a solo import's.
+func equalSolo(t *testing.T, what string, db *postgres.DB, user int64, want store.Totals, wantDays map[string]store.Tokens) {
+	t.Helper()
+	got, gotDays := totalsOf(t, db, user)
+	equalTotals(t, what, got, want)
+	equalDays(t, "usage "+what, gotDays, wantDays)
+	statDays, _ := dailyStatDays(t, db, user)
+	equalDays(t, "daily_stats "+what, statDays, wantDays)
+}
+
 func equalDays(t *testing.T, what string, got, want map[string]store.Tokens) {
 	t.Helper()
 	if len(want) == 0 {
