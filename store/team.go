@@ -40,9 +40,15 @@ type User struct {
 	// KeyPrefix identifies the user's API key without revealing it.
 	KeyPrefix    string
 	KeyCreatedAt time.Time
-	// RevokedAt is when the key was revoked (zero while it is valid).
+	// RevokedAt is when the key was revoked (zero while it is valid): a
+	// revoked user signs in to nothing.
 	RevokedAt time.Time
 	CreatedAt time.Time
+	// Leaderboard is whether the user is ranked on the dashboard's
+	// leaderboard.
+	Leaderboard bool
+	// HasPassword is whether an admin set the user a dashboard password.
+	HasPassword bool
 }
 
 // Role is "admin" or "member".
@@ -183,6 +189,78 @@ type Team interface {
 	ToolStats(ctx context.Context, q StatsQuery) ([]ToolStat, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
+
+	// UsageBy sums usage_stats over the days a query selects, grouped by
+	// one of GroupUser, GroupProject, GroupModel, GroupSubagent or GroupDay,
+	// highest cost first (by day: oldest first).
+	UsageBy(ctx context.Context, q StatsQuery, group string) ([]UsageGroup, error)
+	// HourStats sums hour_stats over the days a query selects, per weekday
+	// and hour (UTC).
+	HourStats(ctx context.Context, q StatsQuery) ([]HourStat, error)
+	// RefreshAggregates recomputes every user's aggregates of the UTC days
+	// from since on (the repair of days whose rows came in an order that
+	// left them short), and returns how many user-days it wrote.
+	RefreshAggregates(ctx context.Context, since time.Time) (int64, error)
+	// TryLock takes a lock across every server on the database, if no one
+	// holds it; unlock gives it back.
+	TryLock(ctx context.Context, name string) (unlock func(), ok bool, err error)
+
+	// PasswordHash returns a user with the hash of their dashboard password
+	// ("" when none is set), or ErrNotFound.
+	PasswordHash(ctx context.Context, name string) (User, string, error)
+	// SetPassword sets (or with "" removes) a user's password hash; the
+	// user's browser sessions end.
+	SetPassword(ctx context.Context, name, hash string) (User, error)
+	// SetLeaderboard says whether a user is ranked on the leaderboard.
+	SetLeaderboard(ctx context.Context, name string, show bool) (User, error)
+	// AddWebSession stores a signed-in browser and drops expired ones.
+	AddWebSession(ctx context.Context, s WebSession) error
+	// WebSession returns the unexpired browser session of a token's hash
+	// with its user, or ErrNotFound.
+	WebSession(ctx context.Context, tokenHash []byte) (WebSession, User, error)
+	// DeleteWebSession signs a browser out.
+	DeleteWebSession(ctx context.Context, tokenHash []byte) error
+}
+
+// Groups of UsageBy.
+const (
+	GroupUser     = "user"
+	GroupProject  = "project"
+	GroupModel    = "model"
+	GroupSubagent = "subagent"
+	GroupDay      = "day"
+)
+
+// UsageGroup is the replies of one group of usage_stats.
+type UsageGroup struct {
+	// Key is the user's name, the project, the model, the subagent type or
+	// the day (YYYY-MM-DD); for GroupSubagent, Subagent tells the main
+	// thread (false, Key "") from subagents.
+	Key      string
+	Subagent bool
+	Tokens
+	Cost    float64
+	Replies int64
+	Users   int64 // distinct users in the group
+}
+
+// HourStat is the replies of one hour of the week.
+type HourStat struct {
+	Weekday time.Weekday
+	Hour    int
+	Replies int64
+	Tokens  int64
+}
+
+// WebSession is a browser signed in to the dashboard. Only the hash of its
+// cookie's token is stored.
+type WebSession struct {
+	TokenHash []byte
+	UserID    int64
+	// CSRF is the token the session's forms carry.
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Keep drops from a batch what a share level does not keep. It returns b.

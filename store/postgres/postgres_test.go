@@ -91,7 +91,7 @@ func TestFailedMigrationIsNamedAndRetried(t *testing.T) {
 	db.Close()
 	// Back to version 1, with a table in the way of migration 2.
 	var downs []string
-	for _, name := range []string{"0005_team", "0004_session_list", "0003_record"} {
+	for _, name := range []string{"0006_dashboard", "0005_team", "0004_session_list", "0003_record"} {
 		down, err := fs.ReadFile(migrations.Postgres, "postgres/"+name+".down.sql")
 		if err != nil {
 			t.Fatal(err)

@@ -221,7 +221,8 @@ const aggregateSources = `
 			AND (started_at AT TIME ZONE 'UTC')::date = ANY($2)
 		GROUP BY 1, 2)`
 
-// refreshAggregates recomputes daily_stats and tool_usage of a user's days
+// refreshAggregates recomputes daily_stats, tool_usage, usage_stats and
+// hour_stats of a user's days
 // from the rows stored: the result is the same however often and in
 // whatever order the rows came.
 func refreshAggregates(ctx context.Context, tx *sql.Tx, userID int64, days []string) error {
@@ -260,10 +261,28 @@ func refreshAggregates(ctx context.Context, tx *sql.Tx, userID int64, days []str
 	const tools = `INSERT INTO tool_usage (user_id, day, tool, calls, errors)
 		WITH ` + aggregateSources + `
 		SELECT $1, day, tool, calls, errors FROM tc`
+	const usage = `INSERT INTO usage_stats (user_id, day, project, model, subagent, agent_type, replies, input_tokens,
+			output_tokens, cache_write_5m, cache_write_1h, cache_read, cost)
+		WITH ` + aggregateSources + `
+		SELECT $1, r.day, s.project, r.model, coalesce(r.agent_id, '') <> '',
+			CASE WHEN coalesce(r.agent_id, '') = '' THEN '' ELSE coalesce(c.input->>'subagent_type', '') END,
+			count(*), sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m), sum(r.cache_write_1h),
+			sum(r.cache_read), sum(coalesce(r.cost, 0))
+		FROM rep r JOIN sessions s ON s.id = r.session_id
+			LEFT JOIN subagents a ON coalesce(r.agent_id, '') <> '' AND a.session_id = r.session_id AND a.agent_id = r.agent_id
+			LEFT JOIN tool_calls c ON c.id = a.tool_use_id
+		GROUP BY 2, 3, 4, 5, 6`
+	const hours = `INSERT INTO hour_stats (user_id, day, hour, replies, tokens)
+		WITH ` + aggregateSources + `
+		SELECT $1, day, extract(hour FROM ts AT TIME ZONE 'UTC')::smallint, count(*),
+			sum(input_tokens + output_tokens + cache_write_5m + cache_write_1h + cache_read)
+		FROM rep GROUP BY 2, 3`
 	for _, q := range []string{
 		`DELETE FROM daily_stats WHERE user_id = $1 AND day = ANY($2::date[])`,
 		`DELETE FROM tool_usage WHERE user_id = $1 AND day = ANY($2::date[])`,
-		daily, tools,
+		`DELETE FROM usage_stats WHERE user_id = $1 AND day = ANY($2::date[])`,
+		`DELETE FROM hour_stats WHERE user_id = $1 AND day = ANY($2::date[])`,
+		daily, tools, usage, hours,
 	} {
 		a := args
 		if strings.HasPrefix(q, "DELETE") {

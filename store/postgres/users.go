@@ -14,13 +14,16 @@ import (
 
 var _ store.Team = (*DB)(nil)
 
-const userColumns = `id, name, email, admin, share_level, key_prefix, key_created_at, revoked_at, created_at`
+const userColumns = `id, name, email, admin, share_level, key_prefix, key_created_at, revoked_at, created_at,
+	show_in_leaderboard, password_hash <> ''`
 
-func scanUser(row interface{ Scan(...any) error }) (store.User, error) {
+// scanUser reads userColumns and then the more columns given.
+func scanUser(row interface{ Scan(...any) error }, more ...any) (store.User, error) {
 	var u store.User
 	var share string
 	var keyAt, revoked sql.NullTime
-	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.Admin, &share, &u.KeyPrefix, &keyAt, &revoked, &u.CreatedAt)
+	err := row.Scan(append([]any{&u.ID, &u.Name, &u.Email, &u.Admin, &share, &u.KeyPrefix, &keyAt, &revoked, &u.CreatedAt,
+		&u.Leaderboard, &u.HasPassword}, more...)...)
 	u.Share = store.ShareLevel(share)
 	u.KeyCreatedAt, u.RevokedAt, u.CreatedAt = fromNull(keyAt), fromNull(revoked), u.CreatedAt.UTC()
 	return u, err
@@ -67,11 +70,8 @@ func (db *DB) UserByKey(ctx context.Context, key string) (store.User, error) {
 	hash := store.HashAPIKey(key)
 	us, err := queryAll(ctx, db.db, func(r *sql.Rows) (keyed, error) {
 		var k keyed
-		var share string
-		var keyAt, revoked sql.NullTime
-		err := r.Scan(&k.ID, &k.Name, &k.Email, &k.Admin, &share, &k.KeyPrefix, &keyAt, &revoked, &k.CreatedAt, &k.hash)
-		k.Share = store.ShareLevel(share)
-		k.KeyCreatedAt, k.RevokedAt, k.CreatedAt = fromNull(keyAt), fromNull(revoked), k.CreatedAt.UTC()
+		var err error
+		k.User, err = scanUser(r, &k.hash)
 		return k, err
 	}, `SELECT `+userColumns+`, key_hash FROM users WHERE key_prefix = $1`, store.KeyPrefix(key))
 	if err != nil {
