@@ -32,6 +32,7 @@ const (
 	flagUIAddr    = "ui-addr"
 	flagSQLAddr   = "sql-addr"
 	flagAPIAddr   = "api-addr"
+	flagDashAddr  = "dashboard-addr"
 )
 
 // envPushKey holds the API key push sends with, over push.key.
@@ -74,14 +75,16 @@ func New(version string) *cli.App {
 			"every transcript under the Claude directory into the database, keeps it current, and serves\n" +
 			"the replay UI on http://127.0.0.1:8002 (ui_addr) and the SQL explorer on\n" +
 			"http://127.0.0.1:8001 (sql_addr). In team mode (--mode team, db a postgres:// DSN) it serves\n" +
-			"the upload and query API on :8080 (team.api_addr) that team members push their sessions to;\n" +
-			"insights user add NAME gives them keys.",
+			"the upload and query API on :8080 (team.api_addr) that team members push their sessions to, and\n" +
+			"the dashboard on :8081 (team.dashboard_addr); insights user add NAME gives them keys.",
 		Flags: append(globalFlags(true), &cli.StringFlag{Name: flagUIAddr, EnvVars: []string{"INSIGHTS_UI_ADDR"},
 			Usage: "`ADDR` the replay UI listens on while the daemon runs (default 127.0.0.1:8002; \"\" turns it off)"},
 			&cli.StringFlag{Name: flagSQLAddr, EnvVars: []string{"INSIGHTS_SQL_ADDR"},
 				Usage: "`ADDR` the SQL explorer listens on while the daemon runs, solo mode (default 127.0.0.1:8001; \"\" turns it off)"},
 			&cli.StringFlag{Name: flagAPIAddr, EnvVars: []string{"INSIGHTS_API_ADDR"},
-				Usage: "`ADDR` the upload and query API listens on, team mode (default :8080)"}),
+				Usage: "`ADDR` the upload and query API listens on, team mode (default :8080)"},
+			&cli.StringFlag{Name: flagDashAddr, EnvVars: []string{"INSIGHTS_DASHBOARD_ADDR"},
+				Usage: "`ADDR` the dashboard listens on, team mode (default :8081)"}),
 		Action: runDaemon,
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
@@ -95,6 +98,7 @@ func New(version string) *cli.App {
 			userCommand(),
 			pushCommand(),
 			redactCommand(),
+			healthcheckCommand(),
 			{
 				Name:  "version",
 				Usage: "print the version",
@@ -125,6 +129,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagUIAddr:    &cfg.UIAddr,
 		flagSQLAddr:   &cfg.SQLAddr,
 		flagAPIAddr:   &cfg.Team.APIAddr,
+		flagDashAddr:  &cfg.Team.DashboardAddr,
 	} {
 		if v, ok := lookup(c, name); ok {
 			*dst = v

@@ -259,7 +259,7 @@ func TestPushServerDown(t *testing.T) {
 	addr := freeAddr(t)
 	url := "http://" + addr
 	cfg := filepath.Join(t.TempDir(), "team.toml")
-	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\nrate_limit = 0\n", dsn, addr)
+	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = \"127.0.0.1:0\"\nrate_limit = 0\n", dsn, addr)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}

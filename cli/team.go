@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -28,7 +30,8 @@ func publicURL(t config.Team) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
-// runTeam serves the team API until interrupted.
+// runTeam serves the team API and the dashboard until interrupted, and
+// repairs the aggregates in the background when it holds the lock for it.
 func runTeam(c *cli.Context, e *env) error {
 	team, ok := e.db.(store.Team)
 	if !ok {
@@ -36,34 +39,122 @@ func runTeam(c *cli.Context, e *env) error {
 	}
 	ctx, stop := contextOf(c)
 	defer stop()
-	_, stopAPI, err := serveTeam(e, team, e.cfg.Team.APIAddr)
+	srv, err := serveTeam(e, team, e.cfg.Team.APIAddr, e.cfg.Team.DashboardAddr)
 	if err != nil {
 		return err
 	}
 	e.log.Info("team server", "db", dbName(e.cfg), "public_url", publicURL(e.cfg.Team))
+	jobs := make(chan struct{})
+	go func() {
+		defer close(jobs)
+		repairLoop(ctx, e, team, e.cfg.Team.RepairInterval)
+	}()
 	<-ctx.Done()
-	stopAPI()
+	srv.stop(e.cfg.Team.ShutdownDelay)
+	<-jobs
 	e.log.Info("stopped")
 	return nil
 }
 
-// serveTeam starts the team API on addr.
-func serveTeam(e *env, team store.Team, addr string) (url string, stop func(), err error) {
+// teamListeners are the team server's API and dashboard, served.
+type teamListeners struct {
+	apiURL, dashURL string
+	api             *server.TeamAPI
+	dash            *server.Dashboard
+	stopAPI         func()
+	stopDash        func()
+	closeUploads    func()
+}
+
+// serveTeam starts the team API on apiAddr and the dashboard on dashAddr
+// ("" for none).
+func serveTeam(e *env, team store.Team, apiAddr, dashAddr string) (*teamListeners, error) {
 	uploads := e.importer().Uploads(team)
-	api, err := server.NewTeam(e.db, team, server.TeamOptions{
+	t := &teamListeners{closeUploads: uploads.Close, stopDash: func() {}}
+	var err error
+	t.api, err = server.NewTeam(e.db, team, server.TeamOptions{
 		Log: e.log, PublicURL: strings.TrimRight(e.cfg.Team.PublicURL, "/"), MaxUpload: e.cfg.Team.MaxUploadBytes(),
 		RateLimit: e.cfg.Team.RateLimit, RateBurst: e.cfg.Team.RateBurst,
 		Upload: uploads.Import,
 	})
 	if err != nil {
 		uploads.Close()
-		return "", nil, err
+		return nil, err
 	}
-	url, stopHTTP, err := listen(e, "team API", "team.api_addr or --api-addr", addr, api.Handler(), nil)
-	if err != nil {
+	if t.apiURL, t.stopAPI, err = listen(e, "team API", "team.api_addr or --api-addr", apiAddr, t.api.Handler(), nil); err != nil {
 		uploads.Close()
-		return "", nil, err
+		return nil, err
 	}
-	// The writer stops after the requests: their last batches are written.
-	return url, func() { stopHTTP(); uploads.Close() }, nil
+	if dashAddr != "" {
+		t.dash, err = server.NewDashboard(e.db, team, server.DashboardOptions{Log: e.log, SessionTTL: e.cfg.Team.SessionTTL,
+			PublicURL: e.cfg.Team.PublicURL})
+		if err == nil {
+			t.dashURL, t.stopDash, err = listen(e, "dashboard", "team.dashboard_addr or --dashboard-addr", dashAddr, t.dash.Handler(), nil)
+		}
+		if err != nil {
+			t.stopAPI()
+			uploads.Close()
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// stop turns readiness false, waits delay for load balancers to notice,
+// then stops taking requests, lets those under way finish, and writes the
+// uploads' last batches.
+func (t *teamListeners) stop(delay time.Duration) {
+	t.api.Drain()
+	if t.dash != nil {
+		t.dash.Drain()
+	}
+	time.Sleep(delay)
+	t.stopDash()
+	t.stopAPI()
+	t.closeUploads()
+}
+
+// repairLock names the lock of the aggregates' repair: one server on the
+// database runs it at a time.
+const repairLock = "aggregate-repair"
+
+// repairLoop recomputes the aggregates of the last two days every
+// interval, when no other server is doing it.
+func repairLoop(ctx context.Context, e *env, team store.Team, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		repairOnce(ctx, e, team)
+	}
+}
+
+// repairOnce runs the repair if it takes the lock; it reports whether it
+// did.
+func repairOnce(ctx context.Context, e *env, team store.Team) bool {
+	unlock, ok, err := team.TryLock(ctx, repairLock)
+	if err != nil {
+		e.log.Warn("aggregate repair: lock", "err", err)
+		return false
+	}
+	if !ok {
+		e.log.Debug("aggregate repair: another server is at it")
+		return false
+	}
+	defer unlock()
+	start := time.Now()
+	n, err := team.RefreshAggregates(ctx, start.UTC().AddDate(0, 0, -1))
+	if err != nil {
+		e.log.Warn("aggregate repair", "err", err)
+		return true
+	}
+	e.log.Info("aggregates repaired", "user_days", n, "took", time.Since(start).Round(time.Millisecond))
+	return true
 }

@@ -71,7 +71,7 @@ func TestTeamServerKilledMidUpload(t *testing.T) {
 	addr := freeAddr(t)
 	url := "http://" + addr
 	cfg := filepath.Join(t.TempDir(), "team.toml")
-	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\nrate_limit = 0\n", dsn, addr)
+	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = \"127.0.0.1:0\"\nrate_limit = 0\n", dsn, addr)
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestTeamDaemon(t *testing.T) {
 	cfg, dsn := teamConfig(t)
 	key := addUser(t, cfg, "ann")
 	addr := freeAddr(t)
-	done, stop := startDaemon(t, "--mode", "team", "--db", dsn, "--api-addr", addr)
+	done, stop := startDaemon(t, "--mode", "team", "--db", dsn, "--api-addr", addr, "--dashboard-addr", "127.0.0.1:0")
 	url := "http://" + addr
 	waitUp(t, url)
 	var me struct{ Name string }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,10 +29,19 @@ import (
 
 // teamServer is a team API served in-process on a port of its own.
 type teamServer struct {
-	URL  string
-	DB   *postgres.DB
-	DSN  string
-	stop func()
+	URL       string // the API's
+	Dashboard string // the dashboard's
+	DB        *postgres.DB
+	DSN       string
+	srv       *teamListeners
+	stop      func()
+	once      sync.Once
+}
+
+// shutdown stops the server as SIGTERM does, answering 503 on /readyz for
+// delay first; only the first call counts.
+func (ts *teamServer) shutdown(delay time.Duration) {
+	ts.once.Do(func() { ts.srv.stop(delay); ts.DB.Close() })
 }
 
 // startTeam serves the team API over a fresh schema, as `insights --mode
@@ -50,13 +60,13 @@ func startTeam(t testing.TB, dsn string, edit func(*config.Team)) *teamServer {
 		t.Fatal(err)
 	}
 	e := &env{cfg: cfg, log: slog.New(slog.DiscardHandler), db: db, prices: cfg.Prices()}
-	url, stop, err := serveTeam(e, db, "127.0.0.1:0")
+	srv, err := serveTeam(e, db, "127.0.0.1:0", "127.0.0.1:0")
 	if err != nil {
 		db.Close()
 		t.Fatal(err)
 	}
-	ts := &teamServer{URL: url, DB: db, DSN: dsn}
-	ts.stop = func() { stop(); db.Close() }
+	ts := &teamServer{URL: srv.apiURL, Dashboard: srv.dashURL, DB: db, DSN: dsn, srv: srv}
+	ts.stop = func() { ts.shutdown(0) }
 	t.Cleanup(func() { ts.stop() })
 	return ts
 }

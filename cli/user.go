@@ -56,7 +56,7 @@ func userCommand() *cli.Command {
 					if fs.NArg() > 0 {
 						return fmt.Errorf("add takes one user name, got %q too", fs.Arg(0))
 					}
-					if err := checkUserName(n); err != nil {
+					if err := store.CheckUserName(n); err != nil {
 						return err
 					}
 					level, err := store.ParseShareLevel(*share)
@@ -156,19 +156,6 @@ func userCommand() *cli.Command {
 			},
 		},
 	}
-}
-
-// checkUserName allows names that read well in URLs, lists and logs.
-func checkUserName(n string) error {
-	if n == "" || len(n) > 64 {
-		return fmt.Errorf("user name %q: want 1 to 64 characters", n)
-	}
-	for _, r := range n {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '@') {
-			return fmt.Errorf("user name %q: want letters, digits and . _ - @ only", n)
-		}
-	}
-	return nil
 }
 
 func noUser(err error, name string) error {

@@ -107,6 +107,17 @@ type Team struct {
 	// average; RateBurst, how many at once. 0 turns the limit off.
 	RateLimit float64 `toml:"rate_limit"`
 	RateBurst int     `toml:"rate_burst"`
+	// DashboardAddr is the address the dashboard listens on.
+	DashboardAddr string `toml:"dashboard_addr"`
+	// SessionTTL is how long a dashboard sign-in lasts.
+	SessionTTL time.Duration `toml:"session_ttl"`
+	// ShutdownDelay is how long a stopping server answers 503 on /readyz,
+	// still serving, before it stops taking requests: time for a load
+	// balancer to notice.
+	ShutdownDelay time.Duration `toml:"shutdown_delay"`
+	// RepairInterval is how often one of the servers on the database
+	// recomputes the aggregates of the last two days (0: never).
+	RepairInterval time.Duration `toml:"repair_interval"`
 }
 
 // MaxUploadBytes is MaxUploadMB in bytes.
@@ -128,10 +139,14 @@ func Default() Config {
 		SQLTimeout:     5 * time.Second,
 		SQLMaxRows:     1000,
 		Team: Team{
-			APIAddr:     ":8080",
-			MaxUploadMB: 32,
-			RateLimit:   50,
-			RateBurst:   100,
+			APIAddr:        ":8080",
+			DashboardAddr:  ":8081",
+			SessionTTL:     12 * time.Hour,
+			ShutdownDelay:  0,
+			RepairInterval: time.Hour,
+			MaxUploadMB:    32,
+			RateLimit:      50,
+			RateBurst:      100,
 		},
 		Push: Push{
 			StateFile: filepath.Join(dataHome(), "insights", "push-state.json"),
@@ -229,6 +244,18 @@ func (c Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Team.APIAddr); err != nil {
 		return fmt.Errorf("team.api_addr %q: want host:port, such as :8080", c.Team.APIAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.Team.DashboardAddr); err != nil {
+		return fmt.Errorf("team.dashboard_addr %q: want host:port, such as :8081", c.Team.DashboardAddr)
+	}
+	if c.Team.SessionTTL < time.Minute || c.Team.SessionTTL > 90*24*time.Hour {
+		return fmt.Errorf("team.session_ttl %s: want 1m to 2160h (90 days)", c.Team.SessionTTL)
+	}
+	if c.Team.ShutdownDelay < 0 || c.Team.ShutdownDelay > 5*time.Minute {
+		return fmt.Errorf("team.shutdown_delay %s: want 0 to 5m", c.Team.ShutdownDelay)
+	}
+	if c.Team.RepairInterval != 0 && c.Team.RepairInterval < time.Minute {
+		return fmt.Errorf("team.repair_interval %s: want 0 (never) or 1m or more", c.Team.RepairInterval)
 	}
 	if c.Team.PublicURL != "" {
 		if u, err := url.Parse(c.Team.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

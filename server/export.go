@@ -54,11 +54,7 @@ func (s *Server) exportSession(r *http.Request) (store.Session, error) {
 	if err := checkID(id); err != nil {
 		return store.Session{}, err
 	}
-	ss, err := s.db.Session(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return ss, notFound("no session %s", id)
-	}
-	return ss, err
+	return s.session(r, id)
 }
 
 // exportMarkdown is GET /sessions/{id}.md: the session as a Markdown

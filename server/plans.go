@@ -78,7 +78,7 @@ func (s *Server) planSessions(r *http.Request, ids []string) ([]planSession, err
 	out := []planSession{}
 	for _, id := range ids {
 		ss, err := s.db.Session(r.Context(), id)
-		if errors.Is(err, store.ErrNotFound) {
+		if errors.Is(err, store.ErrNotFound) || err == nil && !mayRead(r, ss) {
 			continue
 		}
 		if err != nil {
@@ -93,6 +93,9 @@ func (s *Server) planSessions(r *http.Request, ids []string) ([]planSession, err
 func (s *Server) planRows(r *http.Request, limit, offset int) ([]planRow, int, error) {
 	all, err := s.db.Plans(r.Context())
 	if err != nil {
+		return nil, 0, err
+	}
+	if all, err = s.readablePlans(r, all); err != nil {
 		return nil, 0, err
 	}
 	rows := []planRow{}
@@ -157,6 +160,9 @@ func (s *Server) loadPlan(r *http.Request) (planData, error) {
 	ss, err := s.planSessions(r, p.Sessions)
 	if err != nil {
 		return planData{}, err
+	}
+	if u, ok := viewerOf(r); ok && !u.Admin && len(ss) == 0 {
+		return planData{}, notFound("no plan %s among your sessions", slug)
 	}
 	return planData{PlanInfo: p, Title: planTitle(p.Plan), Sessions: ss}, nil
 }

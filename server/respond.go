@@ -20,6 +20,9 @@ import (
 type responder struct {
 	pages map[string]*template.Template
 	log   *slog.Logger
+	// decorate, when set, completes every page before it is rendered (the
+	// team dashboard adds who is signed in).
+	decorate func(r *http.Request, p *page)
 }
 
 // page is an HTML page to render: a template and its data.
@@ -34,6 +37,8 @@ type page struct {
 	// Explorer is set on the SQL explorer's pages, which have a nav of
 	// their own.
 	Explorer *explorerNav
+	// Team is set on the team dashboard's pages.
+	Team *teamNav
 }
 
 // handlerFunc answers with a page, or an error that says the status.
@@ -102,6 +107,9 @@ func (s *responder) html(h handlerFunc) http.Handler {
 			var msg string
 			code, msg = s.status(r, err)
 			p = page{Template: "error", Title: http.StatusText(code), Data: errorData{Status: code, Message: msg}}
+		}
+		if s.decorate != nil {
+			s.decorate(r, &p)
 		}
 		var b bytes.Buffer
 		if err := s.pages[p.Template].ExecuteTemplate(&b, "layout", p); err != nil {

@@ -52,8 +52,41 @@ func (s *Server) session(r *http.Request, id string) (store.Session, error) {
 	if err != nil {
 		return ss, err
 	}
-	if u, ok := viewerOf(r); ok && !u.Admin && ss.UserID != u.ID {
+	if !mayRead(r, ss) {
 		return ss, forbidden("session %s belongs to another user", id)
 	}
 	return ss, nil
+}
+
+// mayRead says whether a request may read a session: a team member reads
+// only the sessions they uploaded.
+func mayRead(r *http.Request, ss store.Session) bool {
+	u, ok := viewerOf(r)
+	return !ok || u.Admin || ss.UserID == u.ID
+}
+
+// readablePlans keeps the plans a request may read: for a team member,
+// those of a session of theirs, listing only those sessions.
+func (s *Server) readablePlans(r *http.Request, ps []store.PlanInfo) ([]store.PlanInfo, error) {
+	if u, ok := viewerOf(r); !ok || u.Admin {
+		return ps, nil
+	}
+	out := ps[:0:0]
+	for _, p := range ps {
+		var ids []string
+		for _, id := range p.Sessions {
+			ss, err := s.db.Session(r.Context(), id)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil && mayRead(r, ss) {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) > 0 {
+			p.Sessions = ids
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

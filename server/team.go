@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -43,7 +44,13 @@ type TeamAPI struct {
 	opts    TeamOptions
 	metrics *metrics
 	limits  *limiter
+	// draining is set when the server is stopping (see Drain).
+	draining atomic.Bool
 }
+
+// Drain turns readiness false: the server is about to stop, and a load
+// balancer should send it no more requests.
+func (t *TeamAPI) Drain() { t.draining.Store(true) }
 
 // NewTeam returns the team API over db and the team's users.
 func NewTeam(db store.Driver, team store.Team, opts TeamOptions) (*TeamAPI, error) {
@@ -125,7 +132,7 @@ func (t *TeamAPI) auth(next http.Handler) http.Handler {
 				"error": fmt.Sprintf("too many requests: at most %g a second with this key; retry after %s", t.opts.RateLimit, wait.Round(time.Millisecond))})
 			return
 		}
-		only, err := t.only(r, u)
+		only, err := userParam(r, t.team, u)
 		if err != nil {
 			t.writeError(w, r, err)
 			return
@@ -157,26 +164,6 @@ func (t *TeamAPI) user(r *http.Request) (store.User, error) {
 	return u, nil
 }
 
-// only reads the user parameter: whose sessions an admin reads (a member
-// may name only themselves).
-func (t *TeamAPI) only(r *http.Request, u store.User) (int64, error) {
-	name := r.URL.Query().Get("user")
-	switch {
-	case name == "" || name == u.Name:
-		if u.Admin && name == "" {
-			return 0, nil
-		}
-		return u.ID, nil
-	case !u.Admin:
-		return 0, forbidden("user=%s: a member reads only their own sessions", name)
-	}
-	other, err := t.team.UserByName(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		return 0, notFound("user=%s: no such user", name)
-	}
-	return other.ID, err
-}
-
 func (t *TeamAPI) adminOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, _ := viewerOf(r); !u.Admin {
@@ -193,6 +180,10 @@ func (t *TeamAPI) healthz(*http.Request) (any, error) {
 
 // readyz answers 200 while the database answers, 503 when it does not.
 func (t *TeamAPI) readyz(w http.ResponseWriter, r *http.Request) {
+	if t.draining.Load() {
+		t.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "stopping"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := t.team.Ping(ctx); err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -28,10 +27,7 @@ func (s *Server) loadTodos(r *http.Request) (todosData, error) {
 	if err := checkID(id); err != nil {
 		return todosData{}, err
 	}
-	ss, err := s.db.Session(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return todosData{}, notFound("no session %s", id)
-	}
+	ss, err := s.session(r, id)
 	if err != nil {
 		return todosData{}, err
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -183,11 +182,8 @@ func (s *Server) toolPage(r *http.Request) (page, error) {
 	if err := checkID(v["id"]); err != nil {
 		return page{}, err
 	}
-	sess, err := s.db.Session(r.Context(), v["id"])
+	sess, err := s.session(r, v["id"])
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return page{}, notFound("no session %s", v["id"])
-		}
 		return page{}, err
 	}
 	calls, err := s.db.ToolCalls(r.Context(), sess.ID)

@@ -59,6 +59,19 @@ func (u User) Role() string {
 	return "member"
 }
 
+// CheckUserName allows names that read well in URLs, lists and logs.
+func CheckUserName(n string) error {
+	if n == "" || len(n) > 64 {
+		return fmt.Errorf("user name %q: want 1 to 64 characters", n)
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' || r == '@') {
+			return fmt.Errorf("user name %q: want letters, digits and . _ - @ only", n)
+		}
+	}
+	return nil
+}
+
 // ErrExists is returned when a row to be created exists already.
 var ErrExists = errors.New("exists already")
 

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/claude-insights/insights/store"
-	"github.com/claude-insights/insights/store/postgres/pgtest"
 	"github.com/claude-insights/insights/store/postgres"
+	"github.com/claude-insights/insights/store/postgres/pgtest"
 )
 
 // The dashboard's aggregates: usage by user, project, model, subagent and
