@@ -96,9 +96,10 @@ func (c *benchClient) get(page string) int {
 	return int(n)
 }
 
-// BenchmarkDashboardOverview renders the overview, signed in as an admin,
-// over 50 users × 365 days of aggregates, for the default 30 days and for
-// the whole year; it reports the 50th and 95th percentile of a request.
+// BenchmarkDashboardOverview renders dashboard pages, signed in as an
+// admin, over 50 users × 365 days of aggregates: the overview for the
+// default 30 days and for the whole year, and the year's user, usage and
+// leaderboard pages. It reports the 50th and 95th percentile of a request.
 func BenchmarkDashboardOverview(b *testing.B) {
 	isolate(b)
 	ts := startTeam(b, teamDSN(b), nil)
@@ -107,16 +108,21 @@ func BenchmarkDashboardOverview(b *testing.B) {
 		ts.newUser(b, fmt.Sprintf("user%02d", i), false, store.ShareFull)
 	}
 	fillAggregates(b, ts.DSN, 50, 365)
-	for _, days := range []int{30, 365} {
-		b.Run(fmt.Sprintf("days=%d", days), func(b *testing.B) {
+	for _, pg := range []struct{ name, path string }{
+		{"overview-30d", "/?days=30"},
+		{"overview-365d", "/?days=365"},
+		{"user-365d", "/users/user07?days=365"},
+		{"usage-by-project-365d", "/usage?by=project&days=365"},
+		{"leaderboard-365d", "/leaderboard?days=365"},
+	} {
+		b.Run(pg.name, func(b *testing.B) {
 			cl := &benchClient{b: b}
 			cl.signIn(ts.Dashboard, "admin", key)
-			page := fmt.Sprintf("%s/?days=%d", ts.Dashboard, days)
 			var took []time.Duration
 			var size int
 			for b.Loop() {
 				start := time.Now()
-				size = cl.get(page)
+				size = cl.get(ts.Dashboard + pg.path)
 				took = append(took, time.Since(start))
 			}
 			slices.Sort(took)

@@ -1,15 +1,18 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/claude-insights/insights/server"
 	"github.com/claude-insights/insights/store"
 )
 
@@ -128,6 +131,41 @@ func userCommand() *cli.Command {
 							return noUser(err, n)
 						}
 						_, err = fmt.Fprintf(c.App.Writer, "revoked the key %s… of %s\n", u.KeyPrefix, u.Name)
+						return err
+					})
+				},
+			},
+			{
+				Name: "set-password",
+				Usage: "set the password a user signs in to the dashboard with (12 to 72 characters), read from the " +
+					"first line of standard input; an empty line removes it. Their other sign-ins end",
+				ArgsUsage: "NAME < FILE",
+				Action: func(c *cli.Context) error {
+					n, err := name(c, "set-password")
+					if err != nil {
+						return err
+					}
+					line, err := bufio.NewReader(c.App.Reader).ReadString('\n')
+					if err != nil && !errors.Is(err, io.EOF) {
+						return fmt.Errorf("read the password from standard input: %w", err)
+					}
+					pw := strings.TrimRight(line, "\r\n")
+					var hash string
+					if pw != "" {
+						if hash, err = server.HashPassword(pw); err != nil {
+							return err
+						}
+					}
+					return withTeam(c, func(_ *env, team store.Team) error {
+						u, err := team.SetPassword(c.Context, n, hash)
+						if err != nil {
+							return noUser(err, n)
+						}
+						what := "set the dashboard password of"
+						if hash == "" {
+							what = "removed the dashboard password of"
+						}
+						_, err = fmt.Fprintf(c.App.Writer, "%s %s\n", what, u.Name)
 						return err
 					})
 				},

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/postgres"
 	"github.com/claude-insights/insights/store/postgres/pgtest"
@@ -134,5 +136,37 @@ func TestUserCommands(t *testing.T) {
 	if _, err := run(t, "--db", filepath.Join(t.TempDir(), "solo.db"), "user", "list"); err == nil ||
 		!strings.Contains(err.Error(), "postgres:// DSN") {
 		t.Errorf("user list on SQLite: %v", err)
+	}
+}
+
+// user set-password stores a bcrypt hash of the first line of standard
+// input, refuses a short one, and an empty line removes it.
+func TestUserSetPassword(t *testing.T) {
+	cfg, dsn := teamConfig(t)
+	addUser(t, cfg, "ann")
+	out, err := runStdin(t, "correct horse battery\nignored\n", "--config", cfg, "user", "set-password", "ann")
+	if err != nil || !strings.Contains(out, "set the dashboard password of ann") {
+		t.Fatalf("set-password: %q, %v", out, err)
+	}
+	db, err := postgres.Open(context.Background(), dsn, postgres.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, hash, err := db.PasswordHash(context.Background(), "ann")
+	if err != nil || !u.HasPassword || bcrypt.CompareHashAndPassword([]byte(hash), []byte("correct horse battery")) != nil {
+		t.Errorf("stored hash %q of %+v (%v) does not match the password", hash, u, err)
+	}
+	if _, err := runStdin(t, "short\n", "--config", cfg, "user", "set-password", "ann"); err == nil || !strings.Contains(err.Error(), "12 characters") {
+		t.Errorf("a short password: %v", err)
+	}
+	if _, err := runStdin(t, "correct horse battery\n", "--config", cfg, "user", "set-password", "nobody"); err == nil || !strings.Contains(err.Error(), "no user nobody") {
+		t.Errorf("set-password of nobody: %v", err)
+	}
+	if out, err := runStdin(t, "\n", "--config", cfg, "user", "set-password", "ann"); err != nil || !strings.Contains(out, "removed") {
+		t.Errorf("an empty line: %q, %v", out, err)
+	}
+	if u, _, _ := db.PasswordHash(context.Background(), "ann"); u.HasPassword {
+		t.Error("the password is still set after an empty line")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -163,17 +164,26 @@ func (d *Dashboard) overviewPage(r *http.Request) (page, error) {
 	}
 	u, _ := viewerOf(r)
 	ctx := r.Context()
-	days, err := d.team.DailyStats(ctx, p.query(0))
+	// This week against last: the 7 days to today and the 7 before.
+	weekStart := p.Until.AddDate(0, 0, -7)
+	var days, weeks []store.DailyStat
+	var models []store.UsageGroup
+	var tools []store.ToolStat
+	var hours []store.HourStat
+	err = parallel(
+		func() (err error) { days, err = d.team.DailyStats(ctx, p.query(0)); return err },
+		func() (err error) {
+			weeks, err = d.team.DailyStats(ctx, store.StatsQuery{Since: weekStart.AddDate(0, 0, -7), Until: p.Until})
+			return err
+		},
+		func() (err error) { models, err = d.team.UsageBy(ctx, p.query(0), store.GroupModel); return err },
+		func() (err error) { tools, err = d.team.ToolStats(ctx, p.query(0)); return err },
+		func() (err error) { hours, err = d.team.HourStats(ctx, p.query(0)); return err },
+	)
 	if err != nil {
 		return page{}, err
 	}
 	out := overviewData{Period: p, Periods: periods, Totals: sumKPIs(days), Empty: len(days) == 0}
-	// This week against last: the 7 days to today and the 7 before.
-	weekStart := p.Until.AddDate(0, 0, -7)
-	weeks, err := d.team.DailyStats(ctx, store.StatsQuery{Since: weekStart.AddDate(0, 0, -7), Until: p.Until})
-	if err != nil {
-		return page{}, err
-	}
 	i := slices.IndexFunc(weeks, func(s store.DailyStat) bool { return !s.Day.Before(weekStart) })
 	if i < 0 {
 		i = len(weeks)
@@ -197,23 +207,22 @@ func (d *Dashboard) overviewPage(r *http.Request) (page, error) {
 		func(v float64) string { return tokens(int64(v)) })
 	out.CostChart = dayChart("Cost per day", p, days, key, func(s store.DailyStat) float64 { return s.Cost },
 		func(v float64) string { return fmt.Sprintf("$%.2f", v) })
-
-	models, err := d.team.UsageBy(ctx, p.query(0), store.GroupModel)
-	if err != nil {
-		return page{}, err
-	}
 	out.Models = modelBars(models)
-	tools, err := d.team.ToolStats(ctx, p.query(0))
-	if err != nil {
-		return page{}, err
-	}
 	out.Tools = toolBars(tools, 12)
-	hours, err := d.team.HourStats(ctx, p.query(0))
-	if err != nil {
-		return page{}, err
-	}
 	out.Hours = hourMap(hours)
 	return page{Template: "team_overview", Title: "Team overview", Data: out}, nil
+}
+
+// parallel runs reads at once (each on a connection of its own) and
+// returns the first error.
+func parallel(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Go(func() { errs[i] = f() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // dayChart stacks a value of days by a key (a user, or you and the rest),
@@ -341,23 +350,17 @@ func (d *Dashboard) userPage(r *http.Request) (page, error) {
 	}
 	ctx := r.Context()
 	q := p.query(u.ID)
-	days, err := d.team.DailyStats(ctx, q)
-	if err != nil {
-		return page{}, err
-	}
-	models, err := d.team.UsageBy(ctx, q, store.GroupModel)
-	if err != nil {
-		return page{}, err
-	}
-	projects, err := d.team.UsageBy(ctx, q, store.GroupProject)
-	if err != nil {
-		return page{}, err
-	}
-	tools, err := d.team.ToolStats(ctx, q)
-	if err != nil {
-		return page{}, err
-	}
-	hours, err := d.team.HourStats(ctx, q)
+	var days []store.DailyStat
+	var models, projects []store.UsageGroup
+	var tools []store.ToolStat
+	var hours []store.HourStat
+	err = parallel(
+		func() (err error) { days, err = d.team.DailyStats(ctx, q); return err },
+		func() (err error) { models, err = d.team.UsageBy(ctx, q, store.GroupModel); return err },
+		func() (err error) { projects, err = d.team.UsageBy(ctx, q, store.GroupProject); return err },
+		func() (err error) { tools, err = d.team.ToolStats(ctx, q); return err },
+		func() (err error) { hours, err = d.team.HourStats(ctx, q); return err },
+	)
 	if err != nil {
 		return page{}, err
 	}
@@ -511,7 +514,14 @@ func (d *Dashboard) leaderboardPage(r *http.Request) (page, error) {
 		return page{}, err
 	}
 	ctx := r.Context()
-	users, err := d.team.Users(ctx)
+	var users []store.User
+	var groups []store.UsageGroup
+	var days []store.DailyStat
+	err = parallel(
+		func() (err error) { users, err = d.team.Users(ctx); return err },
+		func() (err error) { groups, err = d.team.UsageBy(ctx, p.query(0), store.GroupUser); return err },
+		func() (err error) { days, err = d.team.DailyStats(ctx, p.query(0)); return err },
+	)
 	if err != nil {
 		return page{}, err
 	}
@@ -522,14 +532,6 @@ func (d *Dashboard) leaderboardPage(r *http.Request) (page, error) {
 		if !u.Leaderboard {
 			hidden++
 		}
-	}
-	groups, err := d.team.UsageBy(ctx, p.query(0), store.GroupUser)
-	if err != nil {
-		return page{}, err
-	}
-	days, err := d.team.DailyStats(ctx, p.query(0))
-	if err != nil {
-		return page{}, err
 	}
 	active := map[string]int{}
 	for _, s := range days {

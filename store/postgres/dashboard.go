@@ -17,11 +17,11 @@ import (
 // usageGroups says, per group of UsageBy, what to select as its key and
 // how to order the groups.
 var usageGroups = map[string]struct{ key, order string }{
-	store.GroupUser:     {`u.name, false`, `cost DESC, tokens DESC, 1`},
-	store.GroupProject:  {`s.project, false`, `cost DESC, tokens DESC, 1`},
-	store.GroupModel:    {`s.model, false`, `cost DESC, tokens DESC, 1`},
-	store.GroupSubagent: {`s.agent_type, s.subagent`, `2, cost DESC, tokens DESC, 1`},
-	store.GroupDay:      {`to_char(s.day, 'YYYY-MM-DD'), false`, `1`},
+	store.GroupUser:     {`u.name AS key, false AS sub`, `cost DESC, tokens DESC, 1`},
+	store.GroupProject:  {`s.project AS key, false AS sub`, `cost DESC, tokens DESC, 1`},
+	store.GroupModel:    {`s.model AS key, false AS sub`, `cost DESC, tokens DESC, 1`},
+	store.GroupSubagent: {`s.agent_type AS key, s.subagent AS sub`, `2, cost DESC, tokens DESC, 1`},
+	store.GroupDay:      {`to_char(s.day, 'YYYY-MM-DD') AS key, false AS sub`, `1`},
 }
 
 // UsageBy sums usage_stats over the days a query selects, per group.
@@ -32,6 +32,12 @@ func (db *DB) UsageBy(ctx context.Context, q store.StatsQuery, group string) ([]
 	}
 	var a args
 	where := statsWhere(&a, q, "s")
+	join := ""
+	if group == store.GroupUser {
+		join = ` JOIN users u ON u.id = s.user_id`
+	}
+	// Summed per group and user first, so that the users of a group are
+	// counted without sorting every row.
 	out, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.UsageGroup, error) {
 		var u store.UsageGroup
 		var tokens int64
@@ -39,11 +45,13 @@ func (db *DB) UsageBy(ctx context.Context, q store.StatsQuery, group string) ([]
 			&u.CacheRead, &u.Cost, &u.Users, &tokens)
 		u.Cost = store.RoundCost(u.Cost)
 		return u, err
-	}, `SELECT `+g.key+`, sum(s.replies)::bigint, sum(s.input_tokens)::bigint, sum(s.output_tokens)::bigint,
-			sum(s.cache_write_5m)::bigint, sum(s.cache_write_1h)::bigint, sum(s.cache_read)::bigint,
-			sum(s.cost) AS cost, count(DISTINCT s.user_id),
-			sum(s.input_tokens + s.output_tokens + s.cache_write_5m + s.cache_write_1h + s.cache_read)::bigint AS tokens
-		FROM usage_stats s JOIN users u ON u.id = s.user_id`+where+`
+	}, `SELECT key, sub, sum(replies)::bigint, sum(i)::bigint, sum(o)::bigint, sum(w5)::bigint, sum(w1)::bigint,
+			sum(cr)::bigint, sum(c) AS cost, count(*), sum(i + o + w5 + w1 + cr)::bigint AS tokens
+		FROM (SELECT `+g.key+`, s.user_id, sum(s.replies) AS replies, sum(s.input_tokens) AS i,
+				sum(s.output_tokens) AS o, sum(s.cache_write_5m) AS w5, sum(s.cache_write_1h) AS w1,
+				sum(s.cache_read) AS cr, sum(s.cost) AS c
+			FROM usage_stats s`+join+where+`
+			GROUP BY 1, 2, 3) g
 		GROUP BY 1, 2 ORDER BY `+g.order, a...)
 	if err != nil {
 		return nil, fmt.Errorf("usage by %s: %w", group, err)
@@ -61,8 +69,10 @@ func (db *DB) HourStats(ctx context.Context, q store.StatsQuery) ([]store.HourSt
 		err := r.Scan(&dow, &h.Hour, &h.Replies, &h.Tokens)
 		h.Weekday = time.Weekday(dow)
 		return h, err
-	}, `SELECT extract(dow FROM h.day)::int, h.hour, sum(h.replies)::bigint, sum(h.tokens)::bigint
-		FROM hour_stats h`+where+` GROUP BY 1, 2 ORDER BY 1, 2`, a...)
+	}, `SELECT extract(dow FROM day)::int, hour, sum(r)::bigint, sum(t)::bigint
+		FROM (SELECT h.day, h.hour, sum(h.replies) AS r, sum(h.tokens) AS t FROM hour_stats h`+where+`
+			GROUP BY 1, 2) g
+		GROUP BY 1, 2 ORDER BY 1, 2`, a...)
 	if err != nil {
 		return nil, fmt.Errorf("hour stats: %w", err)
 	}
