@@ -136,14 +136,37 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the CSV's tokens %v, daily_stats' %v", total, wantTotal)
 	}
 
-	// Signing out leads to the sign-in form, and pages ask for it again.
-	if err := chromedp.Do(tab, chromedp.Click(chromedp.CSS(`form.signout button`)),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
-		chromedp.Navigate(ts.Dashboard+"/leaderboard"),
-		chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)),
+	// The replay UI's pages, behind the sign-in: a session from the list
+	// opens its replay; the admin page lists the users.
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.Dashboard+"/sessions?user=cat"),
+		chromedp.Click(chromedp.CSS("td.title a")),
+		chromedp.WaitVisible(chromedp.CSS("#steps")),
 	); err != nil {
 		ibrowser.Screenshot(t, tab, "failed")
-		t.Fatalf("sign out: %v", err)
+		t.Fatalf("open a replay: %v", err)
+	}
+	ibrowser.Screenshot(t, tab, "replay")
+	if err := chromedp.Do(tab, chromedp.Navigate(ts.Dashboard+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("table.users"))); err != nil {
+		t.Fatalf("open the users page: %v", err)
+	}
+	if n, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll("table.users tr[data-user]").length`)); err != nil || n != 3 {
+		t.Errorf("the users page lists %d users (%v), want 3", n, err)
+	}
+	ibrowser.Screenshot(t, tab, "users")
+
+	// Signing out leads to the sign-in form, and pages ask for it again.
+	for _, step := range []struct {
+		what   string
+		action chromedp.Action[chromedp.Void]
+	}{
+		{"click Sign out", chromedp.Click(chromedp.CSS(`form.signout button`))},
+		{"the sign-in form after signing out", chromedp.WaitVisible(chromedp.CSS(`section.login input[name="password"]`))},
+		{"open the leaderboard", chromedp.Navigate(ts.Dashboard + "/leaderboard")},
+		{"the sign-in form instead of the leaderboard", chromedp.WaitVisible(chromedp.CSS(`section.login input[name="password"]`))},
+	} {
+		if err := chromedp.Do(tab, step.action); err != nil {
+			t.Fatalf("%s: %v", step.what, err)
+		}
 	}
 	ibrowser.Screenshot(t, tab, "signed-out")
 	log := ibrowser.Events(tab)
