@@ -107,16 +107,23 @@ func (b *browserClient) post(path string, form url.Values) (int, string, *http.R
 	return b.do(http.MethodPost, path, form)
 }
 
-// login signs in with a name and a password or key, and returns the
-// status and the page.
-func (b *browserClient) login(name, secret string) (int, string, *http.Response) {
+// submitLogin fills in the sign-in form, with the page to go to next, and
+// sends it with the headers given.
+func (b *browserClient) submitLogin(name, secret, next string, header ...string) (int, string, *http.Response) {
 	b.t.Helper()
 	_, page, _ := b.do(http.MethodGet, "/login", nil)
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {
 		b.t.Fatalf("the sign-in form has no token: %s", page)
 	}
-	code, body, res := b.do(http.MethodPost, "/login", url.Values{"csrf": {m[1]}, "name": {name}, "password": {secret}, "next": {"/"}})
+	return b.do(http.MethodPost, "/login", url.Values{"csrf": {m[1]}, "name": {name}, "password": {secret}, "next": {next}}, header...)
+}
+
+// login signs in with a name and a password or key, and returns the
+// status and the page.
+func (b *browserClient) login(name, secret string) (int, string, *http.Response) {
+	b.t.Helper()
+	code, body, res := b.submitLogin(name, secret, "/")
 	if code == http.StatusSeeOther {
 		b.get("/", http.StatusOK) // the page's form token
 	}
@@ -141,7 +148,7 @@ func TestDashboardRoles(t *testing.T) {
 	ts := startTeam(t, teamDSN(t), nil)
 	ann, _ := ts.newUser(t, "ann", true, store.ShareFull)
 	bob, bobKey := ts.newUser(t, "bob", false, store.ShareFull)
-	cat, catKey := ts.newUser(t, "cat", false, store.ShareMetadata)
+	cat, catKey := ts.newUser(t, "cat", false, store.ShareFull)
 	ts.pushTree(t, genRecent(t, 400<<10, 31, 20), bobKey)
 	ts.pushTree(t, genRecent(t, 400<<10, 32, 20), catKey)
 	hash, err := server.HashPassword("correct horse battery")
@@ -191,6 +198,14 @@ func TestDashboardRoles(t *testing.T) {
 	if code, _, _ := anon.do(http.MethodPost, "/login", url.Values{"name": {"bob"}, "password": {bobKey}}); code != http.StatusForbidden {
 		t.Errorf("a sign-in without the form's token: %d, want 403", code)
 	}
+	// After signing in, only a page of this server: never another site.
+	for next, want := range map[string]string{"//evil.example/x": "/", "https://evil.example": "/", "/\\evil.example": "/",
+		"/usage?by=model": "/usage?by=model"} {
+		_, _, res := newBrowserClient(t, ts.Dashboard).submitLogin("bob", bobKey, next)
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != want {
+			t.Errorf("sign in with next=%s: %d to %q, want %q", next, res.StatusCode, res.Header.Get("Location"), want)
+		}
+	}
 
 	// A member signs in with their key.
 	member := newBrowserClient(t, ts.Dashboard)
@@ -225,6 +240,21 @@ func TestDashboardRoles(t *testing.T) {
 	for _, p := range []string{"/sessions/" + cats[0], "/sessions/" + cats[0] + ".jsonl", "/sessions/" + cats[0] + ".md",
 		"/sessions/" + cats[0] + "/todos", "/users/cat", "/admin/users", "/sessions?user=cat"} {
 		member.get(p, http.StatusForbidden)
+	}
+	calls, err := ts.DB.ToolCalls(ctx, cats[0])
+	if err != nil || len(calls) == 0 {
+		t.Fatalf("cat's first session has %d tool calls (%v)", len(calls), err)
+	}
+	member.get("/sessions/"+cats[0]+"/tools/"+calls[0].ID, http.StatusForbidden)
+	// Search finds only the member's own messages.
+	hits := regexp.MustCompile(`class="hit-link" href="/sessions/([^"?#/]+)`).FindAllStringSubmatch(member.get("/search?q=the", http.StatusOK), -1)
+	if len(hits) == 0 {
+		t.Error("bob's search for \"the\" found nothing")
+	}
+	for _, h := range hits {
+		if !slices.Contains(bobs, h[1]) {
+			t.Errorf("bob's search found a message of session %s, not his", h[1])
+		}
 	}
 	member.get("/users/bob", http.StatusOK)
 	member.get("/leaderboard", http.StatusOK)
@@ -406,11 +436,7 @@ func TestDashboardLoginLimit(t *testing.T) {
 
 	ts2 := startTeam(t, teamDSN(t), nil)
 	_, key2 := ts2.newUser(t, "bob", false, store.ShareFull)
-	c2 := newBrowserClient(t, ts2.Dashboard)
-	_, page, _ := c2.do(http.MethodGet, "/login", nil)
-	token := csrfField.FindStringSubmatch(page)[1]
-	_, _, res = c2.do(http.MethodPost, "/login", url.Values{"csrf": {token}, "name": {"bob"}, "password": {key2}},
-		"X-Forwarded-Proto", "https")
+	_, _, res = newBrowserClient(t, ts2.Dashboard).submitLogin("bob", key2, "/", "X-Forwarded-Proto", "https")
 	secure := false
 	for _, ck := range res.Cookies() {
 		if ck.Name == "insights_session" {
