@@ -236,6 +236,15 @@ func TestDashboardRoles(t *testing.T) {
 	if got := sessionIDs(page); len(got) == 0 || slices.ContainsFunc(got, func(id string) bool { return slices.Contains(cats, id) }) {
 		t.Errorf("bob's session list: %d sessions, cat's among them: %v", len(got), got)
 	}
+	// The filters offer the member's projects, counting their sessions only.
+	var listed int
+	for _, m := range regexp.MustCompile(`<option value="/[^"]*"[^>]*>[^<]*\((\d+)\)</option>`).FindAllStringSubmatch(page, -1) {
+		n, _ := strconv.Atoi(m[1])
+		listed += n
+	}
+	if listed != len(bobs) {
+		t.Errorf("bob's project filter counts %d sessions, he has %d (cat %d)", listed, len(bobs), len(cats))
+	}
 	member.get("/sessions/"+bobs[0], http.StatusOK)
 	for _, p := range []string{"/sessions/" + cats[0], "/sessions/" + cats[0] + ".jsonl", "/sessions/" + cats[0] + ".md",
 		"/sessions/" + cats[0] + "/todos", "/users/cat", "/admin/users", "/sessions?user=cat"} {

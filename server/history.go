@@ -110,7 +110,7 @@ func (s *Server) historyPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	facets, err := s.db.Facets(r.Context())
+	facets, err := s.db.Facets(r.Context(), scopeOf(r))
 	if err != nil {
 		return page{}, err
 	}

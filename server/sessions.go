@@ -103,7 +103,7 @@ func (s *Server) sessionsPage(r *http.Request) (page, error) {
 	if err != nil {
 		return page{}, err
 	}
-	facets, err := s.db.Facets(r.Context())
+	facets, err := s.db.Facets(r.Context(), scopeOf(r))
 	if err != nil {
 		return page{}, err
 	}

@@ -40,7 +40,7 @@ func (s *Server) apiStats(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	facets, err := s.db.Facets(ctx)
+	facets, err := s.db.Facets(ctx, scopeOf(r))
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func (s *Server) usagePage(r *http.Request) (page, error) {
 			d.Filters = true
 		}
 	}
-	if d.Facets, err = s.db.Facets(ctx); err != nil {
+	if d.Facets, err = s.db.Facets(ctx, scopeOf(r)); err != nil {
 		return page{}, err
 	}
 	if d.Daily, err = report.Usage(ctx, s.db, opt); err != nil {

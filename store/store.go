@@ -46,8 +46,8 @@ type Driver interface {
 	// most (at most tools of them, most calls first, then by name).
 	Totals(ctx context.Context, tools int) (Totals, error)
 	// Facets returns the projects, models and tags sessions can be
-	// filtered by.
-	Facets(ctx context.Context) (Facets, error)
+	// filtered by: of every session, or of one team member's (userID).
+	Facets(ctx context.Context, userID int64) (Facets, error)
 	// UsageSums returns token usage summed per model and per local day or
 	// per session.
 	UsageSums(ctx context.Context, q UsageQuery) ([]UsageSum, error)

@@ -149,17 +149,25 @@ func (db *DB) sessionLabels(ctx context.Context, ls []store.ListedSession) error
 }
 
 // Facets returns the projects, models and tags sessions can be filtered by.
-func (db *DB) Facets(ctx context.Context) (store.Facets, error) {
+func (db *DB) Facets(ctx context.Context, userID int64) (store.Facets, error) {
 	var f store.Facets
+	// A team member's: the sessions they uploaded.
+	ownSessions, own, and := "", "", ""
+	var args []any
+	if userID != 0 {
+		const mine = `s.session_id IN (SELECT id FROM sessions WHERE user_id = ?)`
+		ownSessions, own, and, args = ` WHERE s.user_id = ?`, ` WHERE `+mine, ` AND `+mine, []any{userID}
+	}
 	for _, q := range []struct {
 		query string
 		dst   *[]store.Facet
 	}{
-		{`SELECT project, count(*) FROM sessions GROUP BY project ORDER BY 2 DESC, 1`, &f.Projects},
-		{`SELECT model, count(DISTINCT session_id) FROM usage_quarters WHERE model <> '' GROUP BY model ORDER BY 2 DESC, 1`, &f.Models},
-		{`SELECT tag, count(*) FROM session_tags GROUP BY tag ORDER BY 2 DESC, 1`, &f.Tags},
+		{`SELECT project, count(*) FROM sessions s` + ownSessions + ` GROUP BY project ORDER BY 2 DESC, 1`, &f.Projects},
+		{`SELECT model, count(DISTINCT session_id) FROM usage_quarters s WHERE model <> ''` + and + `
+			GROUP BY model ORDER BY 2 DESC, 1`, &f.Models},
+		{`SELECT tag, count(*) FROM session_tags s` + own + ` GROUP BY tag ORDER BY 2 DESC, 1`, &f.Tags},
 	} {
-		rows, err := db.r.QueryContext(ctx, q.query)
+		rows, err := db.r.QueryContext(ctx, q.query, args...)
 		if err != nil {
 			return f, fmt.Errorf("session facets: %w", err)
 		}

@@ -108,7 +108,7 @@ func testSessionList(t *testing.T, db store.Driver) {
 
 func testFacets(t *testing.T, db store.Driver) {
 	sessionListFixture(t, db)
-	f, err := db.Facets(context.Background())
+	f, err := db.Facets(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

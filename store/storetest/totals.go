@@ -89,5 +89,9 @@ func testUserFilter(t *testing.T, db store.Driver) {
 		if err != nil || len(spent) != want {
 			t.Errorf("SpentSums of user %d: %d rows, %v; want %d", user, len(spent), err, want)
 		}
+		f, err := db.Facets(ctx, user)
+		if err != nil || len(f.Projects) != want || len(f.Models) != want {
+			t.Errorf("Facets of user %d: %+v, %v; want %d project and model", user, f, err, want)
+		}
 	}
 }
