@@ -313,7 +313,15 @@ func TestDashboardRoles(t *testing.T) {
 	if got := sessionIDs(admin.get("/sessions?user=cat", http.StatusOK)); len(got) == 0 || slices.Contains(got, bobs[0]) {
 		t.Errorf("ann's list of cat's sessions: %v", got)
 	}
-	admin.get("/sessions/"+cats[0], http.StatusOK)
+	if page := admin.get("/sessions/"+cats[0], http.StatusOK); !strings.Contains(page, `Uploaded by <a href="/users/cat">cat</a>.`) {
+		t.Error("the replay does not name who uploaded the session")
+	}
+	if _, err := ts.DB.SetShare(ctx, "cat", store.ShareMetadata); err != nil {
+		t.Fatal(err)
+	}
+	if page := admin.get("/sessions/"+cats[0], http.StatusOK); !strings.Contains(page, "who shares metadata only") {
+		t.Error("the replay of a member who shares metadata does not say what is not kept")
+	}
 	admin.get("/users/cat", http.StatusOK)
 	board := admin.get("/leaderboard", http.StatusOK)
 	if strings.Contains(board, "<td>bob</td>") || !strings.Contains(board, "<td>cat</td>") || !strings.Contains(board, "1 user(s) chose not to be ranked") {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -70,7 +71,22 @@ func NewDashboard(db store.Driver, team store.Team, opts DashboardOptions) (*Das
 	}
 	d := &Dashboard{Server: srv, team: team, opts: opts, logins: newLoginLimiter(opts.LoginFailures, opts.LoginWindow, opts.Now)}
 	srv.decorate = d.decorate
+	srv.owner = d.userByID
 	return d, nil
+}
+
+// userByID finds a user by id among all: a team has few.
+func (d *Dashboard) userByID(ctx context.Context, id int64) (store.User, error) {
+	us, err := d.team.Users(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	for _, u := range us {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return store.User{}, fmt.Errorf("user %d: %w", id, store.ErrNotFound)
 }
 
 // Drain turns readiness false: the server is about to stop.

@@ -24,6 +24,8 @@ type detail struct {
 	Todos     []store.TodoList
 	Commits   []store.Commit
 	Files     []store.FileChange
+	// Owner is the team member who uploaded the session (team mode only).
+	Owner *store.User
 }
 
 // checkID refuses what cannot be a session id before it reaches the store.
@@ -56,8 +58,17 @@ func (s *Server) loadDetail(r *http.Request, id string) (detail, error) {
 	if d.Commits, err = s.db.Commits(ctx, id); err != nil {
 		return d, err
 	}
-	d.Files, err = s.db.FileChanges(ctx, id)
-	return d, err
+	if d.Files, err = s.db.FileChanges(ctx, id); err != nil {
+		return d, err
+	}
+	if s.owner != nil && d.UserID != 0 {
+		u, err := s.owner(ctx, d.UserID)
+		if err != nil {
+			return d, err
+		}
+		d.Owner = &u
+	}
+	return d, nil
 }
 
 // replayData is what the replay page shows.

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -34,6 +35,9 @@ type Server struct {
 	db   store.Driver
 	opts Options
 	live *hub
+	// owner, in team mode, finds the user who uploaded a session, whom its
+	// replay names with their share level.
+	owner func(ctx context.Context, id int64) (store.User, error)
 }
 
 // New returns a server over db. It parses the embedded templates, so that a
