@@ -146,7 +146,7 @@ func TestDashboardRoles(t *testing.T) {
 	isolate(t)
 	ctx := context.Background()
 	ts := startTeam(t, teamDSN(t), nil)
-	ann, _ := ts.newUser(t, "ann", true, store.ShareFull)
+	ts.newUser(t, "ann", true, store.ShareFull)
 	bob, bobKey := ts.newUser(t, "bob", false, store.ShareFull)
 	cat, catKey := ts.newUser(t, "cat", false, store.ShareFull)
 	ts.pushTree(t, genRecent(t, 400<<10, 31, 20), bobKey)
@@ -422,7 +422,6 @@ func TestDashboardRoles(t *testing.T) {
 	if code, _, _ := copied.do(http.MethodGet, "/", nil); code != http.StatusSeeOther {
 		t.Errorf("a copy of a signed-out cookie still opens pages: %d", code)
 	}
-	_ = ann
 
 	// Stopping: readiness turns false first, health stays.
 	ts.srv.api.Drain()

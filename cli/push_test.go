@@ -258,11 +258,7 @@ func TestPushServerDown(t *testing.T) {
 	ann, key := ts.newUser(t, "ann", false, store.ShareFull)
 	addr := freeAddr(t)
 	url := "http://" + addr
-	cfg := filepath.Join(t.TempDir(), "team.toml")
-	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = \"127.0.0.1:0\"\nrate_limit = 0\n", dsn, addr)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := childConfig(t, dsn, addr, "127.0.0.1:0")
 	server := startChild(t, cfg, url)
 	dir := genTree(t, 8<<20, 41)
 	want, wantDays := soloTotals(t, dir)

@@ -45,6 +45,18 @@ func startChild(t *testing.T, cfg, url string) *exec.Cmd {
 	return cmd
 }
 
+// childConfig writes the config of a team server run as a child process:
+// the API on apiAddr, the dashboard on dashAddr.
+func childConfig(t *testing.T, dsn, apiAddr, dashAddr string) string {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "team.toml")
+	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = %q\nrate_limit = 0\n", dsn, apiAddr, dashAddr)
+	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // waitUp waits until a team server at url is ready.
 func waitUp(t *testing.T, url string) {
 	t.Helper()
@@ -70,11 +82,7 @@ func TestTeamServerKilledMidUpload(t *testing.T) {
 	ann, key := ts.newUser(t, "ann", false, store.ShareFull)
 	addr := freeAddr(t)
 	url := "http://" + addr
-	cfg := filepath.Join(t.TempDir(), "team.toml")
-	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = \"127.0.0.1:0\"\nrate_limit = 0\n", dsn, addr)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := childConfig(t, dsn, addr, "127.0.0.1:0")
 	child := startChild(t, cfg, url)
 
 	var total int64

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,12 +29,7 @@ func TestTeamReplicas(t *testing.T) {
 	bob, bobKey := a.newUser(t, "bob", false, store.ShareFull)
 	cat, catKey := a.newUser(t, "cat", false, store.ShareFull)
 	apiB, dashB := freeAddr(t), freeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "team.toml")
-	body := fmt.Sprintf("mode = \"team\"\ndb = %q\n[team]\napi_addr = %q\ndashboard_addr = %q\nrate_limit = 0\n", dsn, apiB, dashB)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	startChild(t, cfg, "http://"+apiB)
+	startChild(t, childConfig(t, dsn, apiB, dashB), "http://"+apiB)
 
 	bobTree, catTree := genTree(t, 2<<20, 51), genTree(t, 1<<20, 52)
 	var wg sync.WaitGroup

@@ -106,14 +106,6 @@ func (d *Dashboard) Handler() http.Handler {
 	post := func(path string, h http.HandlerFunc) {
 		r.Handle(path, d.signedIn(d.checkCSRF(h))).Methods(http.MethodPost)
 	}
-	admin := func(h handlerFunc) handlerFunc {
-		return func(r *http.Request) (page, error) {
-			if u, _ := viewerOf(r); !u.Admin {
-				return page{}, forbidden("only admins may see this page")
-			}
-			return h(r)
-		}
-	}
 
 	r.Handle("/healthz", d.json(func(*http.Request) (any, error) { return map[string]string{"status": "ok"}, nil })).
 		Methods(http.MethodGet, http.MethodHead)
@@ -130,9 +122,10 @@ func (d *Dashboard) Handler() http.Handler {
 	get("/usage", d.usagePage)
 	file("/usage.csv", d.usageCSV)
 	get("/leaderboard", d.leaderboardPage)
-	get("/admin/users", admin(d.adminPage))
-	post("/admin/users", d.adminCreate)
-	post("/admin/users/{name}/{action:key|revoke|share|password}", d.adminAction)
+	r.Handle("/admin/users", d.signedIn(d.adminOnly(d.html(d.adminPage)))).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/admin/users", d.signedIn(d.adminOnly(d.checkCSRF(http.HandlerFunc(d.adminCreate))))).Methods(http.MethodPost)
+	r.Handle("/admin/users/{name}/{action:key|revoke|share|password}",
+		d.signedIn(d.adminOnly(d.checkCSRF(http.HandlerFunc(d.adminAction))))).Methods(http.MethodPost)
 
 	// The replay UI's pages, which read only what the viewer may (scope.go).
 	get("/sessions", d.sessionsPage)
@@ -159,17 +152,7 @@ func (d *Dashboard) Handler() http.Handler {
 // readyz answers 200 while the database answers and the server is not
 // stopping, else 503.
 func (d *Dashboard) readyz(w http.ResponseWriter, r *http.Request) {
-	if d.draining.Load() {
-		d.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "stopping"})
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := d.team.Ping(ctx); err != nil {
-		d.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "the database does not answer"})
-		return
-	}
-	d.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+	d.ready(w, r, d.draining.Load(), d.team)
 }
 
 // sessionCookie holds a signed-in browser's token; loginCookie, the token
@@ -228,9 +211,8 @@ func (d *Dashboard) signedIn(next http.Handler) http.Handler {
 // checkCSRF refuses a form that does not carry its session's token.
 func (d *Dashboard) checkCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		si, _ := r.Context().Value(signInKey{}).(signIn)
-		got := r.PostFormValue("csrf")
-		if si.csrf == "" || subtle.ConstantTimeCompare([]byte(got), []byte(si.csrf)) != 1 {
+		want := csrfOf(r)
+		if want == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(want)) != 1 {
 			d.writeHTMLError(w, r, forbidden("the form's CSRF token is missing or wrong: reload the page and try again"))
 			return
 		}

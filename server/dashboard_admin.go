@@ -38,20 +38,19 @@ func (d *Dashboard) adminView(r *http.Request, key, keyUser string) (page, error
 }
 
 // adminOnly answers 403 to a member.
-func (d *Dashboard) adminOnly(w http.ResponseWriter, r *http.Request) bool {
-	if u, _ := viewerOf(r); !u.Admin {
-		d.writeHTMLError(w, r, forbidden("only admins may manage users"))
-		return false
-	}
-	return true
+func (d *Dashboard) adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, _ := viewerOf(r); !u.Admin {
+			d.writeHTMLError(w, r, forbidden("only admins may manage users"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // adminCreate is POST /admin/users: a new user; the page shows their key
 // once.
 func (d *Dashboard) adminCreate(w http.ResponseWriter, r *http.Request) {
-	if !d.adminOnly(w, r) {
-		return
-	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	level, err := store.ParseShareLevel(r.PostFormValue("share"))
 	if err == nil {
@@ -78,9 +77,6 @@ func (d *Dashboard) adminCreate(w http.ResponseWriter, r *http.Request) {
 
 // adminAction is POST /admin/users/{name}/{key|revoke|share|password}.
 func (d *Dashboard) adminAction(w http.ResponseWriter, r *http.Request) {
-	if !d.adminOnly(w, r) {
-		return
-	}
 	v := mux.Vars(r)
 	name, action := v["name"], v["action"]
 	ctx := r.Context()

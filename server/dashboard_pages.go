@@ -95,28 +95,27 @@ type change struct {
 	This  string
 	Last  string
 	Delta string // "+12%", "-3%", "±0%", "new" or ""
-	// Up says the number rose; Better and Worse, whether that is good
-	// (more activity, lower cost or error rate) or not.
-	Up, Better, Worse bool
+	// Better and Worse say whether the change is good (more activity, a
+	// lower cost or error rate) or not.
+	Better, Worse bool
 }
 
 func compare(name string, this, last float64, format func(float64) string, lowerIsBetter bool) change {
 	c := change{Name: name, This: format(this), Last: format(last)}
+	up := this >= last
 	switch {
 	case last == 0 && this == 0:
 	case last == 0:
-		c.Delta, c.Up = "new", true
+		c.Delta = "new"
 	default:
-		p := (this - last) / last * 100
-		c.Up = p >= 0
-		c.Delta = fmt.Sprintf("%+.0f%%", p)
+		c.Delta = fmt.Sprintf("%+.0f%%", (this-last)/last*100)
 	}
 	if c.Delta == "+0%" || c.Delta == "-0%" {
 		c.Delta = "±0%"
 		return c
 	}
-	c.Better = c.Delta != "" && c.Up != lowerIsBetter
-	c.Worse = c.Delta != "" && c.Up == lowerIsBetter
+	c.Better = c.Delta != "" && up != lowerIsBetter
+	c.Worse = c.Delta != "" && up == lowerIsBetter
 	return c
 }
 
@@ -506,8 +505,8 @@ type leaderboardData struct {
 	Me      store.User
 }
 
-// leaderboardPage is GET /leaderboard?days=N: users by tokens, those who
-// asked not to be left out.
+// leaderboardPage is GET /leaderboard?days=N: users by tokens, leaving out
+// those who asked to be.
 func (d *Dashboard) leaderboardPage(r *http.Request) (page, error) {
 	p, err := d.periodOf(r)
 	if err != nil {

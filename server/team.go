@@ -178,20 +178,27 @@ func (t *TeamAPI) healthz(*http.Request) (any, error) {
 	return map[string]string{"status": "ok"}, nil
 }
 
-// readyz answers 200 while the database answers, 503 when it does not.
+// readyz answers 200 while the database answers and the server is not
+// stopping, else 503.
 func (t *TeamAPI) readyz(w http.ResponseWriter, r *http.Request) {
-	if t.draining.Load() {
-		t.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "stopping"})
+	t.ready(w, r, t.draining.Load(), t.team)
+}
+
+// ready answers a readiness probe of a team server: 503 while it is
+// stopping or its database does not answer, else 200.
+func (s *responder) ready(w http.ResponseWriter, r *http.Request, draining bool, team store.Team) {
+	if draining {
+		s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "stopping"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := t.team.Ping(ctx); err != nil {
-		t.log.Warn("not ready", "err", err)
-		t.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "the database does not answer"})
+	if err := team.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		s.writeJSON(w, r, http.StatusServiceUnavailable, map[string]string{"error": "the database does not answer"})
 		return
 	}
-	t.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
+	s.writeJSON(w, r, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // upload is POST /api/v1/uploads?file=ID&path=REL&offset=N[&end=M]: the
