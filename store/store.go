@@ -93,6 +93,8 @@ type Driver interface {
 	// Search returns the messages matching a full-text query, best first; a
 	// query that cannot be understood is a *QueryError.
 	Search(ctx context.Context, q SearchQuery) (SearchResult, error)
+	// Exports reads what the Parquet snapshots hold.
+	Exports
 	// Close releases the database.
 	Close() error
 }

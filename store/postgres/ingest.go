@@ -142,6 +142,9 @@ func (db *DB) applyTx(ctx context.Context, tx *sql.Tx, g *group) error {
 	if err := refreshSessions(ctx, tx, touched); err != nil {
 		return err
 	}
+	if err := markDays(ctx, tx, b, touched); err != nil {
+		return err
+	}
 	if err := linkFiles(ctx, tx, g.links); err != nil {
 		return err
 	}

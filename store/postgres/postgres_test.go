@@ -91,7 +91,7 @@ func TestFailedMigrationIsNamedAndRetried(t *testing.T) {
 	db.Close()
 	// Back to version 1, with a table in the way of migration 2.
 	var downs []string
-	for _, name := range []string{"0006_dashboard", "0005_team", "0004_session_list", "0003_record"} {
+	for _, name := range []string{"0007_export", "0006_dashboard", "0005_team", "0004_session_list", "0003_record"} {
 		down, err := fs.ReadFile(migrations.Postgres, "postgres/"+name+".down.sql")
 		if err != nil {
 			t.Fatal(err)
@@ -233,8 +233,9 @@ func TestApplyRoundTripsDoNotGrowWithRows(t *testing.T) {
 	// statement for each of the batch's 12 kinds of rows (tool uses and
 	// results together; the batch has no skipped lines), two for the
 	// quarter-hour sums, and one each for the sessions' totals and tags,
-	// their files, clearing the skipped lines and the file's state.
-	const statements = 12 + 2 + 4
+	// their files, clearing the skipped lines and the file's state, and one
+	// marking the days changed for the Parquet snapshots.
+	const statements = 12 + 2 + 4 + 1
 	const most = 3 + 2*statements
 	writes(recordBatch("warm", 1))
 	small, large := writes(recordBatch("small", 10)), writes(recordBatch("large", 10_000))

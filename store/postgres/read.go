@@ -47,52 +47,58 @@ func rawJSON(b []byte) json.RawMessage {
 // Messages returns the messages of a session: the main thread's, then each
 // subagent's, each in file order.
 func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, error) {
-	const q = `SELECT uuid, session_id, seq, coalesce(parent_uuid, ''), type, role, ts, text, coalesce(model, ''),
-			coalesce(agent_id, ''), coalesce(message_id, ''), subtype, coalesce(logical_parent_uuid, ''), content,
-			coalesce(compact_trigger, ''), coalesce(compact_pre_tokens, 0),
-			is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
-		FROM messages WHERE session_id = $1
-		ORDER BY agent_id NULLS FIRST, seq, uuid`
-	ms, err := queryAll(ctx, db.db, scanMessage, q, sessionID)
+	q := `SELECT ` + messageCols + ` FROM messages m WHERE m.session_id = $1
+		ORDER BY m.agent_id NULLS FIRST, m.seq, m.uuid`
+	ms, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.Message, error) { return scanMessage(r) }, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("messages of session %s: %w", sessionID, err)
 	}
 	return ms, nil
 }
 
-func scanMessage(rows *sql.Rows) (store.Message, error) {
+// messageCols are the columns of messages m that scanMessage reads.
+const messageCols = `m.uuid, m.session_id, m.seq, coalesce(m.parent_uuid, ''), m.type, m.role, m.ts, m.text,
+	coalesce(m.model, ''), coalesce(m.agent_id, ''), coalesce(m.message_id, ''), m.subtype,
+	coalesce(m.logical_parent_uuid, ''), m.content, coalesce(m.compact_trigger, ''), coalesce(m.compact_pre_tokens, 0),
+	m.is_prompt, m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_api_error`
+
+// scanMessage reads messageCols, then into more.
+func scanMessage(rows *sql.Rows, more ...any) (store.Message, error) {
 	var m store.Message
 	var ts sql.NullTime
 	var content []byte
-	err := rows.Scan(&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
+	err := rows.Scan(append([]any{&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
 		&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content, &m.CompactTrigger, &m.CompactPreTokens,
-		&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError)
+		&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError}, more...)...)
 	m.Timestamp, m.Content = fromNull(ts), rawJSON(content)
 	return m, err
 }
 
 // ToolCalls returns the tool calls of a session in the order they were made.
 func (db *DB) ToolCalls(ctx context.Context, sessionID string) ([]store.ToolCall, error) {
-	const q = `SELECT id, session_id, coalesce(message_uuid, ''), coalesce(message_id, ''), coalesce(agent_id, ''),
-			coalesce(seq, 0), name, input, started_at, coalesce(result_uuid, ''), result, result_json, is_error,
-			interrupted, finished_at
-		FROM tool_calls WHERE session_id = $1
-		ORDER BY started_at NULLS LAST, seq NULLS FIRST, id`
-	cs, err := queryAll(ctx, db.db, scanToolCall, q, sessionID)
+	q := `SELECT ` + toolCallCols + ` FROM tool_calls c WHERE c.session_id = $1
+		ORDER BY c.started_at NULLS LAST, c.seq NULLS FIRST, c.id`
+	cs, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.ToolCall, error) { return scanToolCall(r) }, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("tool calls of session %s: %w", sessionID, err)
 	}
 	return cs, nil
 }
 
-func scanToolCall(rows *sql.Rows) (store.ToolCall, error) {
+// toolCallCols are the columns of tool_calls c that scanToolCall reads.
+const toolCallCols = `c.id, c.session_id, coalesce(c.message_uuid, ''), coalesce(c.message_id, ''),
+	coalesce(c.agent_id, ''), coalesce(c.seq, 0), c.name, c.input, c.started_at, coalesce(c.result_uuid, ''),
+	c.result, c.result_json, c.is_error, c.interrupted, c.finished_at`
+
+// scanToolCall reads toolCallCols, then into more.
+func scanToolCall(rows *sql.Rows, more ...any) (store.ToolCall, error) {
 	var c store.ToolCall
 	var r store.ToolResult
 	var input, structured []byte
 	var started, finished sql.NullTime
 	var text sql.NullString
-	err := rows.Scan(&c.ID, &c.SessionID, &c.MessageUUID, &c.MessageID, &c.AgentID, &c.Seq, &c.Name, &input, &started,
-		&r.MessageUUID, &text, &structured, &r.IsError, &r.Interrupted, &finished)
+	err := rows.Scan(append([]any{&c.ID, &c.SessionID, &c.MessageUUID, &c.MessageID, &c.AgentID, &c.Seq, &c.Name,
+		&input, &started, &r.MessageUUID, &text, &structured, &r.IsError, &r.Interrupted, &finished}, more...)...)
 	c.Input, c.At = rawJSON(input), fromNull(started)
 	if text.Valid {
 		r.ToolUseID, r.SessionID, r.Text = c.ID, c.SessionID, text.String
@@ -104,20 +110,25 @@ func scanToolCall(rows *sql.Rows) (store.ToolCall, error) {
 
 // FileChanges returns the file changes of a session, oldest first.
 func (db *DB) FileChanges(ctx context.Context, sessionID string) ([]store.FileChange, error) {
-	const q = `SELECT tool_use_id, session_id, path, operation, lines_added, lines_removed, ts
-		FROM file_changes WHERE session_id = $1
-		ORDER BY ts NULLS LAST, tool_use_id, path`
-	fcs, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.FileChange, error) {
-		var f store.FileChange
-		var ts sql.NullTime
-		err := rows.Scan(&f.ToolUseID, &f.SessionID, &f.Path, &f.Operation, &f.Added, &f.Removed, &ts)
-		f.At = fromNull(ts)
-		return f, err
-	}, q, sessionID)
+	q := `SELECT ` + fileChangeCols + ` FROM file_changes f WHERE f.session_id = $1
+		ORDER BY f.ts NULLS LAST, f.tool_use_id, f.path`
+	fcs, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.FileChange, error) { return scanFileChange(r) }, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("file changes of session %s: %w", sessionID, err)
 	}
 	return fcs, nil
+}
+
+// fileChangeCols are the columns of file_changes f that scanFileChange reads.
+const fileChangeCols = `f.tool_use_id, f.session_id, f.path, f.operation, f.lines_added, f.lines_removed, f.ts`
+
+// scanFileChange reads fileChangeCols, then into more.
+func scanFileChange(rows *sql.Rows, more ...any) (store.FileChange, error) {
+	var f store.FileChange
+	var ts sql.NullTime
+	err := rows.Scan(append([]any{&f.ToolUseID, &f.SessionID, &f.Path, &f.Operation, &f.Added, &f.Removed, &ts}, more...)...)
+	f.At = fromNull(ts)
+	return f, err
 }
 
 // Subagents returns the subagents of a session, by start time, with what
@@ -274,20 +285,26 @@ func (db *DB) RepliesBetween(ctx context.Context, since, until time.Time, projec
 // replies reads usage rows u, selected by the joins and conditions of where,
 // by time.
 func (db *DB) replies(ctx context.Context, where string, a args, what string) ([]store.Usage, error) {
-	q := `SELECT u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id, coalesce(u.agent_id, ''),
-			u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h, u.cache_read, u.cost
-		FROM usage u` + where + ` ORDER BY u.ts, u.key`
-	us, err := queryAll(ctx, db.db, func(rows *sql.Rows) (store.Usage, error) {
-		var u store.Usage
-		var ts time.Time
-		var cost sql.NullFloat64
-		err := rows.Scan(&u.Key, &u.MessageID, &u.RequestID, &u.SessionID, &u.AgentID, &u.Model, &ts,
-			&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost)
-		u.Timestamp, u.Cost, u.Priced = ts.UTC(), cost.Float64, cost.Valid
-		return u, err
-	}, q, a...)
+	q := `SELECT ` + usageRowCols + ` FROM usage u` + where + ` ORDER BY u.ts, u.key`
+	us, err := queryAll(ctx, db.db, func(r *sql.Rows) (store.Usage, error) { return scanUsage(r) }, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return us, nil
+}
+
+// usageRowCols are the columns of usage u that scanUsage reads.
+const usageRowCols = `u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id,
+	coalesce(u.agent_id, ''), u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
+	u.cache_read, u.cost`
+
+// scanUsage reads usageRowCols, then into more.
+func scanUsage(rows *sql.Rows, more ...any) (store.Usage, error) {
+	var u store.Usage
+	var ts time.Time
+	var cost sql.NullFloat64
+	err := rows.Scan(append([]any{&u.Key, &u.MessageID, &u.RequestID, &u.SessionID, &u.AgentID, &u.Model, &ts,
+		&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost}, more...)...)
+	u.Timestamp, u.Cost, u.Priced = ts.UTC(), cost.Float64, cost.Valid
+	return u, err
 }

@@ -41,15 +41,20 @@ func (db *DB) Sessions(ctx context.Context, q store.SessionQuery) (store.Session
 }
 
 func scanListedSession(rows *sql.Rows) (store.ListedSession, error) {
-	var l store.ListedSession
-	s := &l.Session
+	s, err := scanSession(rows)
+	return store.ListedSession{Session: s}, err
+}
+
+// scanSession reads sessionColumns, then into more.
+func scanSession(rows *sql.Rows, more ...any) (store.Session, error) {
+	var s store.Session
 	var first, last sql.NullTime
-	err := rows.Scan(&s.ID, &s.Project, &s.GitBranch, &s.Version, &s.Slug, &first, &last,
+	err := rows.Scan(append([]any{&s.ID, &s.Project, &s.GitBranch, &s.Version, &s.Slug, &first, &last,
 		&s.Title, &s.Messages, &s.ToolCalls, &s.ToolErrors, &s.Compactions, &s.Subagents,
-		&s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost)
+		&s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost}, more...)...)
 	s.Cost = store.RoundCost(s.Cost)
 	s.FirstAt, s.LastAt = fromNull(first), fromNull(last)
-	return l, err
+	return s, err
 }
 
 func sessionWhere(a *args, q store.SessionQuery) string {

@@ -295,6 +295,7 @@ var TableDescriptions = map[string]string{
 	"messages":          "Every record of a transcript that is a message: its kind, text, JSON content and flags; seq is its line in its file.",
 	"messages_fts":      "Full-text index of messages' text, tool inputs and results (rowid = messages.rowid).",
 	"usage":             "One row per API reply, counted once: tokens by kind and cost (NULL when the model has no price).",
+	"export_days":       "The UTC days holding rows (days since 1970-01-01) and the version of their rows, which Parquet snapshots compare.",
 	"usage_quarters":    "Usage summed per session, quarter hour (bucket = ts / 900000) and model, for fast reports.",
 	"tool_calls":        "One row per tool call: input and result as JSON, whether it failed, when it started and finished.",
 	"file_changes":      "Files changed by Edit, MultiEdit and Write calls, with the lines added and removed.",

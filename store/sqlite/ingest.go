@@ -62,6 +62,9 @@ func (db *DB) Apply(ctx context.Context, batches ...*store.Batch) error {
 	if err := refreshSessions(ctx, w, ch.touched); err != nil {
 		return fmt.Errorf("import %s: %w", what, err)
 	}
+	if err := markDays(ctx, w, batches, ch.touched); err != nil {
+		return fmt.Errorf("import %s: %w", what, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit import of %s: %w", what, err)
 	}

@@ -14,69 +14,86 @@ import (
 // Messages returns a session's messages: the main thread's, then each
 // subagent's, in file order.
 func (db *DB) Messages(ctx context.Context, sessionID string) ([]store.Message, error) {
-	const q = `SELECT uuid, session_id, seq, coalesce(parent_uuid, ''), type, role, ts, text, coalesce(model, ''),
-			coalesce(agent_id, ''), coalesce(message_id, ''), subtype, coalesce(logical_parent_uuid, ''), content,
-			coalesce(compact_trigger, ''), coalesce(compact_pre_tokens, 0), is_prompt, is_sidechain, is_meta, is_compact_summary, is_api_error
-		FROM messages WHERE session_id = ?
-		ORDER BY agent_id IS NOT NULL, agent_id, seq, uuid`
+	q := `SELECT ` + messageCols + ` FROM messages m WHERE m.session_id = ?
+		ORDER BY m.agent_id IS NOT NULL, m.agent_id, m.seq, m.uuid`
 	rows, err := db.r.QueryContext(ctx, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("messages of %s: %w", sessionID, err)
 	}
-	return collect(rows, func(m *store.Message) error {
-		var ts sql.NullInt64
-		var content sql.NullString
-		err := rows.Scan(&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
-			&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content, &m.CompactTrigger, &m.CompactPreTokens,
-			&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError)
-		m.Timestamp, m.Content = fromMillis(ts), rawJSON(content)
-		return err
-	}, "messages of "+sessionID)
+	return collect(rows, func(m *store.Message) error { return scanMessage(rows, m) }, "messages of "+sessionID)
 }
+
+// messageCols are the columns of messages m that scanMessage reads.
+const messageCols = `m.uuid, m.session_id, m.seq, coalesce(m.parent_uuid, ''), m.type, m.role, m.ts, m.text,
+	coalesce(m.model, ''), coalesce(m.agent_id, ''), coalesce(m.message_id, ''), m.subtype,
+	coalesce(m.logical_parent_uuid, ''), m.content, coalesce(m.compact_trigger, ''), coalesce(m.compact_pre_tokens, 0),
+	m.is_prompt, m.is_sidechain, m.is_meta, m.is_compact_summary, m.is_api_error`
+
+func scanMessage(row scanner, m *store.Message, more ...any) error {
+	var ts sql.NullInt64
+	var content sql.NullString
+	err := row.Scan(append([]any{&m.UUID, &m.SessionID, &m.Seq, &m.ParentUUID, &m.Type, &m.Role, &ts, &m.Text, &m.Model,
+		&m.AgentID, &m.MessageID, &m.Subtype, &m.LogicalParentUUID, &content, &m.CompactTrigger, &m.CompactPreTokens,
+		&m.IsPrompt, &m.IsSidechain, &m.IsMeta, &m.IsCompactSummary, &m.IsAPIError}, more...)...)
+	m.Timestamp, m.Content = fromMillis(ts), rawJSON(content)
+	return err
+}
+
+// scanner is a row to scan: *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
 
 // ToolCalls returns a session's tool calls in the order they were made.
 func (db *DB) ToolCalls(ctx context.Context, sessionID string) ([]store.ToolCall, error) {
-	const q = `SELECT id, session_id, coalesce(message_uuid, ''), coalesce(message_id, ''), coalesce(agent_id, ''),
-			coalesce(seq, 0), name, input, started_at,
-			coalesce(result_uuid, ''), result, result_json, is_error, interrupted, finished_at
-		FROM tool_calls WHERE session_id = ?
-		ORDER BY started_at IS NULL, started_at, seq, id`
+	q := `SELECT ` + toolCallCols + ` FROM tool_calls c WHERE c.session_id = ?
+		ORDER BY c.started_at IS NULL, c.started_at, c.seq, c.id`
 	rows, err := db.r.QueryContext(ctx, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("tool calls of %s: %w", sessionID, err)
 	}
-	return collect(rows, func(c *store.ToolCall) error {
-		var r store.ToolResult
-		var input, text, structured sql.NullString
-		var started, finished sql.NullInt64
-		if err := rows.Scan(&c.ID, &c.SessionID, &c.MessageUUID, &c.MessageID, &c.AgentID, &c.Seq, &c.Name, &input,
-			&started, &r.MessageUUID, &text, &structured, &r.IsError, &r.Interrupted, &finished); err != nil {
-			return err
-		}
-		c.Input, c.At = rawJSON(input), fromMillis(started)
-		if text.Valid {
-			r.ToolUseID, r.SessionID, r.Text = c.ID, c.SessionID, text.String
-			r.Structured, r.At = rawJSON(structured), fromMillis(finished)
-			c.Result = &r
-		}
-		return nil
-	}, "tool calls of "+sessionID)
+	return collect(rows, func(c *store.ToolCall) error { return scanToolCall(rows, c) }, "tool calls of "+sessionID)
+}
+
+// toolCallCols are the columns of tool_calls c that scanToolCall reads.
+const toolCallCols = `c.id, c.session_id, coalesce(c.message_uuid, ''), coalesce(c.message_id, ''),
+	coalesce(c.agent_id, ''), coalesce(c.seq, 0), c.name, c.input, c.started_at,
+	coalesce(c.result_uuid, ''), c.result, c.result_json, c.is_error, c.interrupted, c.finished_at`
+
+func scanToolCall(row scanner, c *store.ToolCall, more ...any) error {
+	var r store.ToolResult
+	var input, text, structured sql.NullString
+	var started, finished sql.NullInt64
+	if err := row.Scan(append([]any{&c.ID, &c.SessionID, &c.MessageUUID, &c.MessageID, &c.AgentID, &c.Seq, &c.Name,
+		&input, &started, &r.MessageUUID, &text, &structured, &r.IsError, &r.Interrupted, &finished}, more...)...); err != nil {
+		return err
+	}
+	c.Input, c.At = rawJSON(input), fromMillis(started)
+	if text.Valid {
+		r.ToolUseID, r.SessionID, r.Text = c.ID, c.SessionID, text.String
+		r.Structured, r.At = rawJSON(structured), fromMillis(finished)
+		c.Result = &r
+	}
+	return nil
 }
 
 // FileChanges returns a session's file changes, oldest first.
 func (db *DB) FileChanges(ctx context.Context, sessionID string) ([]store.FileChange, error) {
-	const q = `SELECT tool_use_id, session_id, path, operation, lines_added, lines_removed, ts
-		FROM file_changes WHERE session_id = ? ORDER BY ts IS NULL, ts, tool_use_id, path`
+	q := `SELECT ` + fileChangeCols + ` FROM file_changes f WHERE f.session_id = ?
+		ORDER BY f.ts IS NULL, f.ts, f.tool_use_id, f.path`
 	rows, err := db.r.QueryContext(ctx, q, sessionID)
 	if err != nil {
 		return nil, fmt.Errorf("file changes of %s: %w", sessionID, err)
 	}
-	return collect(rows, func(f *store.FileChange) error {
-		var ts sql.NullInt64
-		err := rows.Scan(&f.ToolUseID, &f.SessionID, &f.Path, &f.Operation, &f.Added, &f.Removed, &ts)
-		f.At = fromMillis(ts)
-		return err
-	}, "file changes of "+sessionID)
+	return collect(rows, func(f *store.FileChange) error { return scanFileChange(rows, f) }, "file changes of "+sessionID)
+}
+
+// fileChangeCols are the columns of file_changes f that scanFileChange reads.
+const fileChangeCols = `f.tool_use_id, f.session_id, f.path, f.operation, f.lines_added, f.lines_removed, f.ts`
+
+func scanFileChange(row scanner, f *store.FileChange, more ...any) error {
+	var ts sql.NullInt64
+	err := row.Scan(append([]any{&f.ToolUseID, &f.SessionID, &f.Path, &f.Operation, &f.Added, &f.Removed, &ts}, more...)...)
+	f.At = fromMillis(ts)
+	return err
 }
 
 // Subagents returns a session's subagents by start time.
@@ -252,20 +269,24 @@ func (db *DB) RepliesBetween(ctx context.Context, since, until time.Time, projec
 // replies reads usage rows u, selected by the joins and conditions of where,
 // by time.
 func (db *DB) replies(ctx context.Context, where string, args []any, what string) ([]store.Usage, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id,
-			coalesce(u.agent_id, ''), u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
-			u.cache_read, u.cost
-		FROM usage u`+where+` ORDER BY u.ts, u.key`, args...)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+usageRowCols+` FROM usage u`+where+` ORDER BY u.ts, u.key`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return collect(rows, func(u *store.Usage) error {
-		var ts int64
-		var cost sql.NullFloat64
-		err := rows.Scan(&u.Key, &u.MessageID, &u.RequestID, &u.SessionID, &u.AgentID, &u.Model, &ts,
-			&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost)
-		u.Timestamp = time.UnixMilli(ts).UTC()
-		u.Cost, u.Priced = cost.Float64, cost.Valid
-		return err
-	}, what)
+	return collect(rows, func(u *store.Usage) error { return scanUsage(rows, u) }, what)
+}
+
+// usageRowCols are the columns of usage u that scanUsage reads.
+const usageRowCols = `u.key, coalesce(u.message_id, ''), coalesce(u.request_id, ''), u.session_id,
+	coalesce(u.agent_id, ''), u.model, u.ts, u.input_tokens, u.output_tokens, u.cache_write_5m, u.cache_write_1h,
+	u.cache_read, u.cost`
+
+func scanUsage(row scanner, u *store.Usage, more ...any) error {
+	var ts int64
+	var cost sql.NullFloat64
+	err := row.Scan(append([]any{&u.Key, &u.MessageID, &u.RequestID, &u.SessionID, &u.AgentID, &u.Model, &ts,
+		&u.Input, &u.Output, &u.CacheWrite5m, &u.CacheWrite1h, &u.CacheRead, &cost}, more...)...)
+	u.Timestamp = time.UnixMilli(ts).UTC()
+	u.Cost, u.Priced = cost.Float64, cost.Valid
+	return err
 }

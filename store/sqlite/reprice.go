@@ -77,7 +77,8 @@ func repriceTx(ctx context.Context, tx *sql.Tx, fingerprint string, cost store.C
 		SELECT session_id, ts / 900000, model, sum(input_tokens), sum(output_tokens), sum(cache_write_5m),
 			sum(cache_write_1h), sum(cache_read), coalesce(sum(cost), 0), sum(cost IS NULL), count(*), max(ts)
 		FROM usage GROUP BY session_id, ts / 900000, model;
-		UPDATE sessions SET cost = coalesce((SELECT sum(cost) FROM usage_quarters q WHERE q.session_id = sessions.id), 0);`
+		UPDATE sessions SET cost = coalesce((SELECT sum(cost) FROM usage_quarters q WHERE q.session_id = sessions.id), 0);
+		UPDATE export_days SET version = (SELECT max(version) FROM export_days) + 1;`
 	if _, err := tx.ExecContext(ctx, rebuild); err != nil {
 		return fmt.Errorf("rebuild usage sums: %w", err)
 	}

@@ -39,11 +39,11 @@ func (db *DB) Sessions(ctx context.Context, q store.SessionQuery) (store.Session
 	return list, db.sessionLabels(ctx, list.Sessions)
 }
 
-func scanSession(rows *sql.Rows, s *store.Session) error {
+func scanSession(row scanner, s *store.Session, more ...any) error {
 	var first, last sql.NullInt64
-	err := rows.Scan(&s.ID, &s.Project, &s.GitBranch, &s.Version, &first, &last,
+	err := row.Scan(append([]any{&s.ID, &s.Project, &s.GitBranch, &s.Version, &first, &last,
 		&s.Messages, &s.Input, &s.Output, &s.CacheWrite5m, &s.CacheWrite1h, &s.CacheRead, &s.Cost,
-		&s.Slug, &s.Title, &s.ToolCalls, &s.ToolErrors, &s.Compactions, &s.Subagents)
+		&s.Slug, &s.Title, &s.ToolCalls, &s.ToolErrors, &s.Compactions, &s.Subagents}, more...)...)
 	s.Cost = store.RoundCost(s.Cost)
 	s.FirstAt, s.LastAt = fromMillis(first), fromMillis(last)
 	return err

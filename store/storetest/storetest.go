@@ -55,6 +55,7 @@ func Run(t *testing.T, open Open) {
 	}
 	tests = append(tests, recordTests...)
 	tests = append(tests, historyTests...)
+	tests = append(tests, exportTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

@@ -1,0 +1,2 @@
+-- Nothing: see the up migration.
+SELECT 1;
