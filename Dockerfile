@@ -19,7 +19,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/*
-# The home directory holds the Parquet exports and any state; mount a volume there to keep them.
+# The home directory holds the daily Parquet snapshots (exports/) and any state; mount a volume there to keep them.
 RUN useradd --system --uid 10001 --home-dir /var/lib/insights insights \
  && mkdir -p /var/lib/insights \
  && chown insights: /var/lib/insights
@@ -29,6 +29,8 @@ WORKDIR /var/lib/insights
 # 8080: the upload and query API (team.api_addr); 8081: the team dashboard.
 EXPOSE 8080 8081
 ENV INSIGHTS_MODE=team
+# The daily Parquet snapshots (export.time_of_day, 02:00 UTC), in the volume.
+ENV INSIGHTS_EXPORT_DIR=/var/lib/insights/exports
 # No curl in the image: the binary checks its own /healthz (INSIGHTS_HEALTHCHECK_URL when the API moved).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 CMD ["insights", "healthcheck"]
 ENTRYPOINT ["insights"]

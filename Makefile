@@ -4,8 +4,11 @@ STATICCHECK := $(shell go env GOPATH)/bin/staticcheck
 # ccusage, which the parity test (cli/parity_test.go) compares reports with; its native binary comes from npm.
 CCUSAGE_VERSION := 20.0.24
 CCUSAGE_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/insights-ci/ccusage-$(CCUSAGE_VERSION)
+# DuckDB for Node, which the Parquet export's tests read the files back with (internal/duckdb).
+DUCKDB_VERSION := 1.5.6-r.1
+DUCKDB_DIR := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/insights-ci/duckdb-$(DUCKDB_VERSION)
 
-.PHONY: build run test lint ccusage bench bench-peers clean
+.PHONY: build run test lint ccusage duckdb bench bench-peers clean
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
@@ -33,7 +36,16 @@ ccusage:
 	fi
 	@chmod +x "$(CCUSAGE_DIR)"/node_modules/@ccusage/*/bin/ccusage 2>/dev/null || true
 
-test: lint ccusage
+# Installs @duckdb/node-api when npm is there; without it the DuckDB read-back tests are skipped (and fail under CI=true).
+duckdb:
+	@if [ ! -f "$(DUCKDB_DIR)/node_modules/@duckdb/node-api/package.json" ]; then \
+	  if command -v npm >/dev/null; then \
+	    timeout 300 npm install --silent --no-audit --no-fund --prefix "$(DUCKDB_DIR)" @duckdb/node-api@$(DUCKDB_VERSION) || \
+	      echo "could not install @duckdb/node-api $(DUCKDB_VERSION)" >&2; \
+	  else echo "npm not found: the DuckDB read-back tests will be skipped" >&2; fi; \
+	fi
+
+test: lint ccusage duckdb
 	go test -count=1 ./...
 
 bench:

@@ -33,6 +33,7 @@ const (
 	flagSQLAddr   = "sql-addr"
 	flagAPIAddr   = "api-addr"
 	flagDashAddr  = "dashboard-addr"
+	flagExportDir = "export-dir"
 )
 
 // envPushKey holds the API key push sends with, over push.key.
@@ -84,7 +85,9 @@ func New(version string) *cli.App {
 			&cli.StringFlag{Name: flagAPIAddr, EnvVars: []string{"INSIGHTS_API_ADDR"},
 				Usage: "`ADDR` the upload and query API listens on, team mode (default :8080)"},
 			&cli.StringFlag{Name: flagDashAddr, EnvVars: []string{"INSIGHTS_DASHBOARD_ADDR"},
-				Usage: "`ADDR` the dashboard listens on, team mode (default :8081)"}),
+				Usage: "`ADDR` the dashboard listens on, team mode (default :8081)"},
+			&cli.StringFlag{Name: flagExportDir, EnvVars: []string{"INSIGHTS_EXPORT_DIR"},
+				Usage: "`DIR` the daily Parquet snapshots go to, team mode (default: export.dir)"}),
 		Action: runDaemon,
 		Commands: withGlobalFlags([]*cli.Command{
 			importCommand(),
@@ -97,6 +100,7 @@ func New(version string) *cli.App {
 			datasetteCommand(),
 			userCommand(),
 			pushCommand(),
+			exportCommand(),
 			redactCommand(),
 			healthcheckCommand(),
 			{
@@ -130,6 +134,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 		flagSQLAddr:   &cfg.SQLAddr,
 		flagAPIAddr:   &cfg.Team.APIAddr,
 		flagDashAddr:  &cfg.Team.DashboardAddr,
+		flagExportDir: &cfg.Export.Dir,
 	} {
 		if v, ok := lookup(c, name); ok {
 			*dst = v

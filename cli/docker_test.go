@@ -196,6 +196,9 @@ func TestDockerfile(t *testing.T) {
 	if d.env["INSIGHTS_MODE"] != "team" {
 		t.Errorf("ENV INSIGHTS_MODE = %q, want team", d.env["INSIGHTS_MODE"])
 	}
+	if !strings.HasPrefix(d.env["INSIGHTS_EXPORT_DIR"], "/var/lib/insights/") {
+		t.Errorf("ENV INSIGHTS_EXPORT_DIR = %q, want a directory in the volume at /var/lib/insights", d.env["INSIGHTS_EXPORT_DIR"])
+	}
 	if d.build == nil {
 		t.Fatal("no RUN line with go build")
 	}
@@ -264,7 +267,9 @@ func TestDockerImageBinary(t *testing.T) {
 	for k, v := range d.env {
 		server.Env = append(server.Env, k+"="+v)
 	}
-	server.Env = append(server.Env, "INSIGHTS_DB="+dsn, "INSIGHTS_API_ADDR="+addr, "INSIGHTS_DASHBOARD_ADDR="+dashAddr)
+	exports := t.TempDir() // not the image's, on this machine
+	server.Env = append(server.Env, "INSIGHTS_DB="+dsn, "INSIGHTS_API_ADDR="+addr, "INSIGHTS_DASHBOARD_ADDR="+dashAddr,
+		"INSIGHTS_EXPORT_DIR="+exports)
 	var logs bytes.Buffer
 	server.Stdout, server.Stderr = &logs, &logs
 	if err := server.Start(); err != nil {

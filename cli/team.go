@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/claude-insights/insights/config"
+	"github.com/claude-insights/insights/exporter"
 	"github.com/claude-insights/insights/server"
 	"github.com/claude-insights/insights/store"
 )
@@ -44,16 +46,40 @@ func runTeam(c *cli.Context, e *env) error {
 		return err
 	}
 	e.log.Info("team server", "db", dbName(e.cfg), "public_url", publicURL(e.cfg.Team))
-	jobs := make(chan struct{})
-	go func() {
-		defer close(jobs)
-		repairLoop(ctx, e, team, e.cfg.Team.RepairInterval)
-	}()
+	export, err := exportSchedule(e, team)
+	if err != nil {
+		srv.stop(0)
+		return err
+	}
+	var jobs sync.WaitGroup
+	jobs.Go(func() { repairLoop(ctx, e, team, e.cfg.Team.RepairInterval) })
+	jobs.Go(func() { export(ctx) })
 	<-ctx.Done()
 	srv.stop(e.cfg.Team.ShutdownDelay)
-	<-jobs
+	jobs.Wait()
 	e.log.Info("stopped")
 	return nil
+}
+
+// exportSchedule returns the daily Parquet snapshot's loop (which returns
+// at once when export.time_of_day is empty): it backfills the days missed
+// at start, then runs daily, on whichever server takes the lock.
+func exportSchedule(e *env, team store.Team) (func(context.Context), error) {
+	at, on, err := e.cfg.Export.At()
+	if err != nil || !on {
+		return func(context.Context) {}, err
+	}
+	x, err := exporter.New(e.db, exporter.Options{Dir: e.cfg.Export.Dir, Compression: e.cfg.Export.Compression,
+		Log: e.log.With("job", "export")})
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("daily Parquet snapshots", "dir", x.Dir(), "time_of_day", e.cfg.Export.TimeOfDay+" UTC",
+		"retention_days", e.cfg.Export.RetentionDays)
+	return func(ctx context.Context) {
+		x.Run(ctx, exporter.Schedule{At: at, RetentionDays: e.cfg.Export.RetentionDays,
+			Lock: func(ctx context.Context) (func(), bool, error) { return team.TryLock(ctx, exportLock) }})
+	}, nil
 }
 
 // teamListeners are the team server's API and dashboard, served.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/claude-insights/insights/store"
+	"github.com/claude-insights/insights/store/postgres"
 )
 
 // envTeamChild names the config of a team server the test binary runs
@@ -207,10 +208,28 @@ func TestTeamConcurrentUploaders(t *testing.T) {
 func TestTeamDaemon(t *testing.T) {
 	cfg, dsn := teamConfig(t)
 	key := addUser(t, cfg, "ann")
+	// Rows of yesterday, never exported: the daemon writes their snapshot
+	// as it starts.
+	yesterday := store.UTCDay(time.Now()).AddDate(0, 0, -1).Add(9 * time.Hour)
+	db, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Apply(context.Background(), &store.Batch{File: store.FileState{Path: "/local/s.jsonl"},
+		Sessions: []store.Session{{ID: "s-yesterday", FirstAt: yesterday, LastAt: yesterday}},
+		Usage:    []store.Usage{{Key: "r", SessionID: "s-yesterday", Model: "claude-opus-4-6", Timestamp: yesterday, Tokens: store.Tokens{Output: 5}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	exports := t.TempDir()
+	t.Setenv("INSIGHTS_EXPORT_DIR", exports)
 	addr := freeAddr(t)
 	done, stop := startDaemon(t, "--mode", "team", "--db", dsn, "--api-addr", addr, "--dashboard-addr", "127.0.0.1:0")
 	url := "http://" + addr
 	waitUp(t, url)
+	manifest := filepath.Join(exports, "date="+yesterday.Format(time.DateOnly), "_manifest.json")
+	waitFor(t, 10*time.Second, "the snapshot of yesterday", func() bool { _, err := os.Stat(manifest); return err == nil })
 	var me struct{ Name string }
 	if code := call(t, "GET", url+"/api/v1/me", key, nil, &me); code != 200 || me.Name != "ann" {
 		t.Errorf("/api/v1/me: %d %+v", code, me)

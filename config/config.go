@@ -59,6 +59,34 @@ type Config struct {
 	Team Team `toml:"team"`
 	// Push configures sending this install's sessions to a team server.
 	Push Push `toml:"push"`
+	// Export configures Parquet snapshots.
+	Export Export `toml:"export"`
+}
+
+// Export configures `insights export` and the team server's daily snapshot.
+type Export struct {
+	// Dir holds the snapshots: a directory per UTC day, date=YYYY-MM-DD.
+	Dir string `toml:"dir"`
+	// TimeOfDay is when (HH:MM, UTC) the team server writes the snapshots
+	// of the days before; empty turns the daily snapshot off.
+	TimeOfDay string `toml:"time_of_day"`
+	// RetentionDays removes the snapshots of days older than this many
+	// days, at each daily snapshot; 0 keeps them all.
+	RetentionDays int `toml:"retention_days"`
+	// Compression is zstd or snappy.
+	Compression string `toml:"compression"`
+}
+
+// At is TimeOfDay as the time after midnight; ok is false when it is empty.
+func (e Export) At() (at time.Duration, ok bool, err error) {
+	if e.TimeOfDay == "" {
+		return 0, false, nil
+	}
+	t, err := time.Parse("15:04", e.TimeOfDay)
+	if err != nil {
+		return 0, false, fmt.Errorf("export.time_of_day %q: want HH:MM (UTC), such as 02:00", e.TimeOfDay)
+	}
+	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, true, nil
 }
 
 // Push configures `insights push` and the daemon's pushing.
@@ -147,6 +175,11 @@ func Default() Config {
 			MaxUploadMB:    32,
 			RateLimit:      50,
 			RateBurst:      100,
+		},
+		Export: Export{
+			Dir:         filepath.Join(dataHome(), "insights", "exports"),
+			TimeOfDay:   "02:00",
+			Compression: "zstd",
 		},
 		Push: Push{
 			StateFile: filepath.Join(dataHome(), "insights", "push-state.json"),
@@ -261,6 +294,18 @@ func (c Config) Validate() error {
 		if u, err := url.Parse(c.Team.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("team.public_url %q: want an http:// or https:// URL", c.Team.PublicURL)
 		}
+	}
+	if c.Export.Dir == "" {
+		return errors.New("export.dir is empty")
+	}
+	if _, _, err := c.Export.At(); err != nil {
+		return err
+	}
+	if c.Export.RetentionDays < 0 {
+		return fmt.Errorf("export.retention_days %d: want 0 (keep all) or more", c.Export.RetentionDays)
+	}
+	if c.Export.Compression != "zstd" && c.Export.Compression != "snappy" {
+		return fmt.Errorf("export.compression %q: want zstd or snappy", c.Export.Compression)
 	}
 	if c.Team.MaxUploadMB < 1 || c.Team.MaxUploadMB > 1024 {
 		return fmt.Errorf("team.max_upload_mb %d: want 1 to 1024", c.Team.MaxUploadMB)

@@ -19,6 +19,9 @@ func TestDefaults(t *testing.T) {
 	if c.Mode != ModeSolo || c.DB != "/home/u/.local/share/insights/insights.db" || c.ClaudeDir != "/home/u/.claude" {
 		t.Errorf("defaults = %+v", c)
 	}
+	if c.Export.Dir != "/home/u/.local/share/insights/exports" || c.Export.TimeOfDay != "02:00" || c.Export.Compression != "zstd" {
+		t.Errorf("export defaults = %+v", c.Export)
+	}
 	if p := DefaultPath(); p != "/home/u/.config/insights/config.toml" {
 		t.Errorf("default path = %s", p)
 	}
@@ -84,13 +87,17 @@ long_context = { input = 3.0 }
 		}
 	}
 	for name, c := range map[string]struct{ body, msg string }{
-		"pushurl.toml":   {"[push]\nserver = 'team.example.com'\n", "push.server"},
-		"pushshare.toml": {"[push]\nshare_level = 'some'\n", "push.share_level"},
-		"pushdelay.toml": {"[push]\ndelay = '-1s'\n", "push.delay"},
-		"pushkind.toml":  {"[[push.redact]]\nkind = 'Bad Kind'\npattern = 'x+'\n", "Bad Kind"},
-		"pushre.toml":    {"[[push.redact]]\nkind = 'acme'\npattern = 'acme_[a-'\n", "acme"},
-		"pushempty.toml": {"[[push.redact]]\nkind = 'acme'\npattern = 'x*'\n", "acme"},
-		"pushstate.toml": {"[push]\nstate_file = ''\n", "push.state_file"},
+		"pushurl.toml":    {"[push]\nserver = 'team.example.com'\n", "push.server"},
+		"pushshare.toml":  {"[push]\nshare_level = 'some'\n", "push.share_level"},
+		"pushdelay.toml":  {"[push]\ndelay = '-1s'\n", "push.delay"},
+		"pushkind.toml":   {"[[push.redact]]\nkind = 'Bad Kind'\npattern = 'x+'\n", "Bad Kind"},
+		"pushre.toml":     {"[[push.redact]]\nkind = 'acme'\npattern = 'acme_[a-'\n", "acme"},
+		"pushempty.toml":  {"[[push.redact]]\nkind = 'acme'\npattern = 'x*'\n", "acme"},
+		"pushstate.toml":  {"[push]\nstate_file = ''\n", "push.state_file"},
+		"exporttime.toml": {"[export]\ntime_of_day = '25:00'\n", "export.time_of_day"},
+		"exportkeep.toml": {"[export]\nretention_days = -1\n", "export.retention_days"},
+		"exportzip.toml":  {"[export]\ncompression = 'gzip'\n", "export.compression"},
+		"exportdir.toml":  {"[export]\ndir = ''\n", "export.dir"},
 	} {
 		if _, err := Load(write(name, c.body), true); err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: %v, want an error naming %q", name, err, c.msg)
@@ -109,6 +116,15 @@ long_context = { input = 3.0 }
 	if c.Team.APIAddr != "0.0.0.0:9090" || c.Team.PublicURL != "https://insights.example.com" || c.Team.MaxUploadBytes() != 8<<20 ||
 		c.Team.RateLimit != 0 || c.Team.RateBurst != 100 {
 		t.Errorf("team section = %+v", c.Team)
+	}
+	c, err = Load(write("export.toml", "[export]\ndir = '/srv/x'\ntime_of_day = '23:45'\nretention_days = 30\ncompression = 'snappy'\n"), true)
+	if at, on, _ := c.Export.At(); err != nil || c.Export.Dir != "/srv/x" || !on || at != 23*time.Hour+45*time.Minute ||
+		c.Export.RetentionDays != 30 || c.Export.Compression != "snappy" {
+		t.Errorf("export section = %+v, %v", c.Export, err)
+	}
+	c, err = Load(write("noexport.toml", "[export]\ntime_of_day = ''\n"), true)
+	if _, on, _ := c.Export.At(); err != nil || on {
+		t.Errorf("an empty time_of_day should turn the daily snapshot off: %v %v", on, err)
 	}
 	if _, err := Load(write("unknown2.toml", "[pricing.x]\ninputs = 1\n"), true); err == nil || !strings.Contains(err.Error(), "inputs") {
 		t.Errorf("unknown price key: %v", err)
@@ -155,7 +171,7 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 	if len(c.Push.Redact) == 0 || c.Push.StateFile == "" {
 		t.Errorf("uncommented example lacks push keys: %+v", c.Push)
 	}
-	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Team{}), reflect.TypeOf(Push{}), reflect.TypeOf(RedactPattern{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(Config{}), reflect.TypeOf(Team{}), reflect.TypeOf(Push{}), reflect.TypeOf(RedactPattern{}), reflect.TypeOf(Export{})} {
 		for i := 0; i < typ.NumField(); i++ {
 			name := typ.Field(i).Tag.Get("toml")
 			if !regexp.MustCompile(`(?m)^(# ?)?\[*(push\.)?` + name + `\b`).Match(b) {

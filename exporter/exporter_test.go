@@ -129,6 +129,9 @@ func TestExportReadBack(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if st, _ := os.Stat(filepath.Join(dir, f.Name)); st.Mode().Perm() != 0o644 {
+				t.Errorf("%s/%s: mode %v, want readable by all", m.Date, f.Name, st.Mode())
+			}
 			sum := sha256.Sum256(b)
 			if f.Name != Files[j] || hex.EncodeToString(sum[:]) != f.SHA256 || int64(len(b)) != f.Bytes {
 				t.Errorf("%s/%s: listed %d bytes %s, has %d bytes %x", m.Date, f.Name, f.Bytes, f.SHA256, len(b), sum)

@@ -53,6 +53,10 @@ func newTable(dir, name string, schema any, codec parquet.CompressionCodec) (*ta
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	t := &table{name: name, tmp: f.Name(), file: f, sum: sha256.New()}
+	if err := f.Chmod(0o644); err != nil { // CreateTemp's 0600 would keep other readers out
+		t.abort()
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
 	t.buf = bufio.NewWriterSize(f, 1<<20)
 	t.counted.w = io.MultiWriter(t.buf, t.sum)
 	pw, err := writer.NewParquetWriterFromWriter(&t.counted, schema, 1)
