@@ -77,7 +77,7 @@ func fillDay(b *testing.B, db store.Driver, n int) {
 			batch.Usage = append(batch.Usage, store.Usage{Key: fmt.Sprintf("u%08d", i), MessageID: fmt.Sprintf("msg%08d", i),
 				RequestID: fmt.Sprintf("req%08d", i), SessionID: sid, Model: "claude-opus-4-6", Timestamp: at,
 				Tokens: store.Tokens{Input: 3, Output: int64(50 + rng.IntN(900)), CacheRead: 20000, CacheWrite5m: 500},
-				Cost: 0.01, Priced: true})
+				Cost:   0.01, Priced: true})
 		}
 		if i%200 < 43 { // 215 calls
 			id := fmt.Sprintf("t%08d", i)

@@ -57,7 +57,7 @@ func newTable(dir, name string, schema any, codec parquet.CompressionCodec) (*ta
 		t.abort()
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	t.buf = bufio.NewWriterSize(f, 1<<20)
+	t.buf = bufio.NewWriterSize(f, 256<<10)
 	t.counted.w = io.MultiWriter(t.buf, t.sum)
 	pw, err := writer.NewParquetWriterFromWriter(&t.counted, schema, 1)
 	if err != nil {

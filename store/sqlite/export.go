@@ -87,7 +87,18 @@ func (db *DB) ExportDay(ctx context.Context, day time.Time, sink store.ExportSin
 	n := store.DayNumber(day)
 	lo, hi := n*86400000, (n+1)*86400000
 	what := "export " + store.DayOf(n).Format(time.DateOnly)
-	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	// One pass over a day reads each page once: mapping the file would only
+	// add every page read to the process's resident memory.
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA mmap_size = 0`); err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA mmap_size = %d`, readerMmap)) //nolint:errcheck // the next reader maps again
+	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", what, err)
 	}
