@@ -490,6 +490,36 @@ func TestCutOffExportLeavesPreviousFiles(t *testing.T) {
 	if _, err := os.Stat(crash); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is still there: %v", err)
 	}
+
+	// Cut off between the renames (one cannot replace a directory): the
+	// files renamed are whole, no manifest claims checksums they lack, and
+	// the day is pending until written again.
+	blocked := filepath.Join(dir, FileChangesFile)
+	if err := os.Remove(blocked); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(blocked, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Day(ctx, start); err == nil || !strings.Contains(err.Error(), "rename "+FileChangesFile) {
+		t.Fatalf("export over a directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); !os.IsNotExist(err) {
+		t.Errorf("a manifest outlived a cut-off commit: %v", err)
+	}
+	if pending, err := x.Pending(ctx, start, start); err != nil || len(pending) != 1 {
+		t.Errorf("pending after a cut-off commit: %v, %v", pending, err)
+	}
+	if err := os.RemoveAll(blocked); err != nil {
+		t.Fatal(err)
+	}
+	m, err := x.Day(ctx, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onDisk, err := ReadManifest(dir); err != nil || onDisk.Version != m.Version {
+		t.Errorf("manifest after the export again: %+v, %v", onDisk, err)
+	}
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

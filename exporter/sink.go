@@ -3,7 +3,9 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -127,9 +129,14 @@ func (s *daySink) finish() ([]File, error) {
 	return files, nil
 }
 
-// commit renames the finished files into place, then writes the manifest,
-// and syncs the directory.
+// commit removes the previous manifest, renames the finished files into
+// place, then writes the new manifest, and syncs the directory: a crash
+// between the renames leaves complete files and no manifest, which the next
+// run writes again, never a manifest whose checksums do not match.
 func (s *daySink) commit(m Manifest) error {
+	if err := os.Remove(filepath.Join(s.dir, ManifestFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove the previous manifest: %w", err)
+	}
 	for _, name := range Files {
 		if err := s.tables[name].commit(s.dir); err != nil {
 			return err
