@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -10,10 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/claude-insights/insights/config"
 	"github.com/claude-insights/insights/exporter"
 	"github.com/claude-insights/insights/store"
 	"github.com/claude-insights/insights/store/postgres"
@@ -98,12 +99,37 @@ func fillDay(b *testing.B, db store.Driver, n int) {
 	if len(batch.Messages) > 0 {
 		flush(n)
 	}
+	// Price the replies as any command does first on a database, so that the
+	// command measured does not.
+	prices := config.Default().Prices()
+	if _, err := db.Reprice(ctx, prices.Fingerprint(), prices.Cost); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("filled %d messages in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// envChildPeak names a file where a child command writes its peak RSS.
+const envChildPeak = "INSIGHTS_TEST_CHILD_PEAK"
+
+// writePeakRSS writes the process's peak resident memory (VmHWM, in KiB) to
+// path. A child's rusage would not do: its ru_maxrss counts the memory of
+// the parent it was started from, whose address space it shared until exec.
+func writePeakRSS(path string) error {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return fmt.Errorf("peak RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return os.WriteFile(path, []byte(strings.TrimSuffix(strings.TrimSpace(v), " kB")), 0o644)
+		}
+	}
+	return errors.New("peak RSS: no VmHWM in /proc/self/status")
 }
 
 // BenchmarkExportDay exports one UTC day of INSIGHTS_BENCH_MESSAGES
 // messages (default 100,000) with `insights export --date`, each run in a
-// process of its own so that its peak RSS is the export's.
+// process of its own so that its peak RSS is the export's (Linux only).
 func BenchmarkExportDay(b *testing.B) {
 	n := 100_000
 	if s := os.Getenv("INSIGHTS_BENCH_MESSAGES"); s != "" {
@@ -139,17 +165,26 @@ func BenchmarkExportDay(b *testing.B) {
 			fillDay(b, db, n)
 			db.Close()
 			out := b.TempDir()
+			peakFile := filepath.Join(b.TempDir(), "peak")
 			var rss int64
 			var m exporter.Manifest
 			b.ResetTimer()
 			for b.Loop() {
 				cmd := exec.Command(os.Args[0])
-				cmd.Env = append(os.Environ(), envChildArgs+"="+strings.Join([]string{"--db", where, "--log-level", "warn",
-					"export", "--date", benchDay.Format(time.DateOnly), "--out", out}, "\n"))
+				cmd.Env = append(os.Environ(), envChildPeak+"="+peakFile, envChildArgs+"="+strings.Join([]string{"--db", where,
+					"--log-level", "warn", "export", "--date", benchDay.Format(time.DateOnly), "--out", out}, "\n"))
 				if outp, err := cmd.CombinedOutput(); err != nil {
 					b.Fatalf("export: %v\n%s", err, outp)
 				}
-				rss = max(rss, cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss) // KiB on Linux
+				kib, err := os.ReadFile(peakFile)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := strconv.ParseInt(string(kib), 10, 64)
+				if err != nil {
+					b.Fatalf("peak RSS %q: %v", kib, err)
+				}
+				rss = max(rss, n)
 			}
 			b.StopTimer()
 			var err error

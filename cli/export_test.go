@@ -224,8 +224,8 @@ func TestExportScheduleTakesTheLock(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("TryLock: %v %v", ok, err)
 	}
-	if x.RunOnce(ctx, sched) {
-		t.Error("exported while another server held the lock")
+	if held, err := x.RunOnce(ctx, sched); held || err != nil {
+		t.Errorf("exported while another server held the lock: %v, %v", held, err)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("%d entries written without the lock", len(entries))
@@ -236,8 +236,8 @@ func TestExportScheduleTakesTheLock(t *testing.T) {
 	if err := os.MkdirAll(old, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if !x.RunOnce(ctx, sched) {
-		t.Fatal("did not export with the lock free")
+	if held, err := x.RunOnce(ctx, sched); !held || err != nil {
+		t.Fatalf("did not export with the lock free: %v, %v", held, err)
 	}
 	today := store.UTCDay(time.Now())
 	var got []string

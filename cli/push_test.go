@@ -178,7 +178,14 @@ func TestPushEndToEnd(t *testing.T) {
 const envChildArgs = "INSIGHTS_TEST_CHILD_ARGS"
 
 func runChild(args []string) int {
-	if err := New("test").Run(append([]string{"insights"}, args...)); err != nil {
+	err := New("test").Run(append([]string{"insights"}, args...))
+	if path := os.Getenv(envChildPeak); path != "" {
+		if err := writePeakRSS(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
