@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/claude-insights/insights/config"
 	"github.com/claude-insights/insights/exporter"
 	"github.com/claude-insights/insights/internal/duckdb"
 	"github.com/claude-insights/insights/store"
@@ -266,6 +270,67 @@ func TestExportScheduleTakesTheLock(t *testing.T) {
 	}
 	if next := exporter.NextRun(today.Add(time.Hour), sched.At); !next.Equal(today.Add(2 * time.Hour)) {
 		t.Errorf("next run after 01:00: %v", next)
+	}
+}
+
+// The team server's daily snapshot runs at start and counts its runs in the
+// API's metrics.
+func TestExportScheduleMetrics(t *testing.T) {
+	isolate(t)
+	ts := startTeam(t, teamDSN(t), nil)
+	_, key := ts.newUser(t, "bob", false, store.ShareFull)
+	ts.pushTree(t, genRecent(t, 1<<20, 43, 4), key)
+	cfg := config.Default()
+	cfg.Mode, cfg.DB, cfg.Export.Dir = config.ModeTeam, ts.DSN, t.TempDir()
+	e := &env{cfg: cfg, log: slog.New(slog.DiscardHandler), db: ts.DB, prices: cfg.Prices()}
+	run, err := exportSchedule(e, ts.DB, ts.srv.api.ExportDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { run(ctx); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	today := store.UTCDay(time.Now())
+	held, err := ts.DB.ExportDays(context.Background(), time.Time{}, today.AddDate(0, 0, -1))
+	if err != nil || len(held) < 2 {
+		t.Fatalf("the tree should have rows on the days before today: %v, %v", held, err)
+	}
+	metrics := func() string {
+		res, err := http.Get(ts.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	var m string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if m = metrics(); strings.Contains(m, `insights_export_runs_total{result="ok"} 1`) {
+			break
+		}
+	}
+	for _, want := range []string{
+		`insights_export_runs_total{result="ok"} 1`,
+		`insights_export_runs_total{result="failed"} 0`,
+		fmt.Sprintf("insights_export_days_written_total %d", len(held)),
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	var last float64
+	for _, line := range strings.Split(m, "\n") {
+		if v, ok := strings.CutPrefix(line, "insights_export_last_success_timestamp_seconds "); ok {
+			last, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if age := time.Since(time.Unix(int64(last), 0)); age < 0 || age > time.Minute {
+		t.Errorf("last success %v ago, want just now", age)
+	}
+	if _, err := exporter.ReadManifest(filepath.Join(cfg.Export.Dir, "date="+held[0].Day.Format(time.DateOnly))); err != nil {
+		t.Errorf("the first day's manifest: %v", err)
 	}
 }
 

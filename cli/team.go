@@ -46,7 +46,7 @@ func runTeam(c *cli.Context, e *env) error {
 		return err
 	}
 	e.log.Info("team server", "db", dbName(e.cfg), "public_url", publicURL(e.cfg.Team))
-	export, err := exportSchedule(e, team)
+	export, err := exportSchedule(e, team, srv.api.ExportDone)
 	if err != nil {
 		srv.stop(0)
 		return err
@@ -63,8 +63,9 @@ func runTeam(c *cli.Context, e *env) error {
 
 // exportSchedule returns the daily Parquet snapshot's loop (which returns
 // at once when export.time_of_day is empty): it backfills the days missed
-// at start, then runs daily, on whichever server takes the lock.
-func exportSchedule(e *env, team store.Team) (func(context.Context), error) {
+// at start, then runs daily, on whichever server takes the lock, calling
+// done after each run.
+func exportSchedule(e *env, team store.Team, done func(days int, err error)) (func(context.Context), error) {
 	at, on, err := e.cfg.Export.At()
 	if err != nil || !on {
 		return func(context.Context) {}, err
@@ -77,7 +78,7 @@ func exportSchedule(e *env, team store.Team) (func(context.Context), error) {
 	e.log.Info("daily Parquet snapshots", "dir", x.Dir(), "time_of_day", e.cfg.Export.TimeOfDay+" UTC",
 		"retention_days", e.cfg.Export.RetentionDays)
 	return func(ctx context.Context) {
-		x.Run(ctx, exporter.Schedule{At: at, RetentionDays: e.cfg.Export.RetentionDays,
+		x.Run(ctx, exporter.Schedule{At: at, RetentionDays: e.cfg.Export.RetentionDays, Done: done,
 			Lock: func(ctx context.Context) (func(), bool, error) { return team.TryLock(ctx, exportLock) }})
 	}, nil
 }

@@ -28,6 +28,9 @@ type Schedule struct {
 	Lock func(ctx context.Context) (unlock func(), ok bool, err error)
 	// Retry is the first wait after a failed run (0: DefaultRetry).
 	Retry time.Duration
+	// Done, when set, is called after each run but those that found the
+	// lock taken, with the days it wrote and what failed (nil: nothing).
+	Done func(days int, err error)
 }
 
 // NextRun is the first time of day at after now.
@@ -89,7 +92,9 @@ func (x *Exporter) RunOnce(ctx context.Context, s Schedule) (held bool, err erro
 	if s.Lock != nil {
 		unlock, ok, err := s.Lock(ctx)
 		if err != nil {
-			return false, fmt.Errorf("export: lock: %w", err)
+			err = fmt.Errorf("export: lock: %w", err)
+			s.done(0, err)
+			return false, err
 		}
 		if !ok {
 			x.log.Debug("export: another server is exporting")
@@ -107,7 +112,14 @@ func (x *Exporter) RunOnce(ctx context.Context, s Schedule) (held bool, err erro
 	}
 	ms, err := x.Sync(ctx, since, today.AddDate(0, 0, -1), nil)
 	if err != nil {
-		return true, fmt.Errorf("%w (%d days written before)", err, len(ms))
+		err = fmt.Errorf("%w (%d days written before)", err, len(ms))
 	}
-	return true, nil
+	s.done(len(ms), err)
+	return true, err
+}
+
+func (s Schedule) done(days int, err error) {
+	if s.Done != nil {
+		s.Done(days, err)
+	}
 }

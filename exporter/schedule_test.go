@@ -79,14 +79,36 @@ func TestRunOnceReportsAFailure(t *testing.T) {
 	db := &flaky{Exports: imported(t)}
 	db.fails.Store(1)
 	x := newExporter(t, db, t.TempDir())
-	held, err := x.RunOnce(context.Background(), Schedule{})
+	type report struct {
+		days int
+		err  error
+	}
+	var reports []report
+	done := func(days int, err error) { reports = append(reports, report{days, err}) }
+	held, err := x.RunOnce(context.Background(), Schedule{Done: done})
 	if !held || err == nil || !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "0 days written before") {
 		t.Fatalf("RunOnce with a failing database: %v, %v", held, err)
 	}
-	held, err = x.RunOnce(context.Background(), Schedule{Lock: func(context.Context) (func(), bool, error) {
+	held, err = x.RunOnce(context.Background(), Schedule{Done: done, Lock: func(context.Context) (func(), bool, error) {
 		return nil, false, errors.New("server gone")
 	}})
 	if held || err == nil || !strings.Contains(err.Error(), "lock: server gone") {
 		t.Fatalf("RunOnce when the lock fails: %v, %v", held, err)
+	}
+	taken := func(context.Context) (func(), bool, error) { return nil, false, nil }
+	if held, err := x.RunOnce(context.Background(), Schedule{Done: done, Lock: taken}); held || err != nil {
+		t.Fatalf("RunOnce with the lock taken: %v, %v", held, err)
+	}
+	if held, err := x.RunOnce(context.Background(), Schedule{Done: done}); !held || err != nil {
+		t.Fatalf("RunOnce: %v, %v", held, err)
+	}
+	days, err := db.ExportDays(context.Background(), time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reported: the failed read, the failed lock, and the run that wrote every day; not the lock taken.
+	if len(reports) != 3 || reports[0].err == nil || reports[1].err == nil || reports[2].err != nil ||
+		reports[2].days != len(days) || reports[0].days != 0 {
+		t.Errorf("reports %+v, want two failures, then %d days written", reports, len(days))
 	}
 }

@@ -26,6 +26,10 @@ type metrics struct {
 	lines     prometheus.Counter
 	skipped   prometheus.Counter
 	serverErr prometheus.Counter
+
+	exportRuns *prometheus.CounterVec
+	exportDays prometheus.Counter
+	exportLast prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -53,7 +57,20 @@ func newMetrics() *metrics {
 		serverErr: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "insights_http_server_errors_total", Help: "Requests answered with a 5xx status.",
 		}),
+		exportRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "insights_export_runs_total", Help: "Runs of the daily Parquet snapshot on this server, by result: ok or failed.",
+		}, []string{"result"}),
+		exportDays: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "insights_export_days_written_total", Help: "Days written by the daily Parquet snapshot on this server.",
+		}),
+		exportLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "insights_export_last_success_timestamp_seconds",
+			Help: "When a run of the daily Parquet snapshot last finished without error on this server (Unix time; 0: never).",
+		}),
 	}
+	m.exportRuns.WithLabelValues("ok")
+	m.exportRuns.WithLabelValues("failed")
+	m.reg.MustRegister(m.exportRuns, m.exportDays, m.exportLast)
 	m.reg.MustRegister(m.requests, m.latency, m.uploads, m.bytes, m.lines, m.skipped, m.serverErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -71,6 +88,18 @@ func (m *metrics) upload(result string, res *store.UploadResult) {
 		m.lines.Add(float64(res.Lines))
 		m.skipped.Add(float64(res.Skipped))
 	}
+}
+
+// ExportDone counts a run of the daily Parquet snapshot on this server: the
+// days it wrote, and whether it failed.
+func (t *TeamAPI) ExportDone(days int, err error) {
+	t.metrics.exportDays.Add(float64(days))
+	if err != nil {
+		t.metrics.exportRuns.WithLabelValues("failed").Inc()
+		return
+	}
+	t.metrics.exportRuns.WithLabelValues("ok").Inc()
+	t.metrics.exportLast.SetToCurrentTime()
 }
 
 // instrument counts every request by its route's template (never its raw
