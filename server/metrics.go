@@ -70,9 +70,8 @@ func newMetrics() *metrics {
 	}
 	m.exportRuns.WithLabelValues("ok")
 	m.exportRuns.WithLabelValues("failed")
-	m.reg.MustRegister(m.exportRuns, m.exportDays, m.exportLast)
 	m.reg.MustRegister(m.requests, m.latency, m.uploads, m.bytes, m.lines, m.skipped, m.serverErr,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.exportRuns, m.exportDays, m.exportLast, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
