@@ -170,6 +170,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string) 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
+	// A stream's connection is never used again, and saying so lets a
+	// browser drop it the moment the page closes the stream: otherwise
+	// Chromium may read on for up to five seconds in the hope of reusing
+	// it, holding one of the six connections it opens to a server.
+	h.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", retryMillis); err != nil || rc.Flush() != nil {
 		return

@@ -125,6 +125,9 @@ func TestLiveSessionEvents(t *testing.T) {
 	if ct, cc := res.Header.Get("Content-Type"), res.Header.Get("Cache-Control"); res.StatusCode != 200 || ct != "text/event-stream" || cc != "no-store" {
 		t.Fatalf("status %d, Content-Type %q, Cache-Control %q", res.StatusCode, ct, cc)
 	}
+	if !res.Close {
+		t.Errorf("Connection %q: a stream's connection is not kept for another request", res.Header.Get("Connection"))
+	}
 	if ev := <-one; ev.Retry != "1000" {
 		t.Errorf("first line %+v, want retry: 1000", ev)
 	}
